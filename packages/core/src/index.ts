@@ -1,0 +1,14 @@
+/**
+ * @since 0.1.0
+ */
+export * as Wait from "./Wait.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Jitter from "./Jitter.js"
+
+/**
+ * @since 0.1.0
+ */
+export { InvalidOptionError } from "./InvalidOptionError.js"
