@@ -12,3 +12,8 @@ export * as Jitter from "./Jitter.js"
  * @since 0.1.0
  */
 export { InvalidOptionError } from "./InvalidOptionError.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Backoff from "./Backoff.js"

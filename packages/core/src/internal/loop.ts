@@ -1,0 +1,193 @@
+import { Clock, Duration, Effect, ScheduleDecision, ScheduleIntervals } from "effect"
+import type { Schedule } from "effect"
+import * as events from "./events.js"
+import type { Policy, RunOptions } from "./options.js"
+import { readRuntime } from "./options.js"
+import type { Step, Strategy } from "./strategy.js"
+import { MAX_WAIT_MILLIS } from "./validate.js"
+
+/**
+ * @internal How a caller (onException, onPredicate, HttpBackoff) plugs into the one loop:
+ * it classifies outcomes itself and calls `run.retry(input)` for a retryable one; `finish`
+ * says what giving up on that input returns; `extra` adds keys to every details object.
+ */
+export interface Kind {
+  /** The details key of a retryable input: "exception" or "value". */
+  readonly key: (input: unknown) => "exception" | "value"
+  readonly finish: (input: unknown) => Effect.Effect<any, any, any>
+  readonly extra?: ((input: unknown, details: Record<string, unknown>) => void) | undefined
+}
+
+/**
+ * @internal The state of one run of a retried effect. One is made per run (so stacked and
+ * concurrent runs never share counters); the success path touches only `tries`.
+ */
+export class Run {
+  tries = 1
+  start = 0
+  /** The last sleep was cut to the maxTime budget: the next failure gives up whatever the clock says. */
+  budgetSpent = false
+  state: unknown
+  attempt: Effect.Effect<any, any, any> = Effect.void
+  readonly wait: Schedule.Schedule<unknown, any, any>
+  readonly strategy: Strategy<any> | undefined
+  readonly maxTries: number
+  readonly maxTime: number
+
+  constructor(
+    readonly policy: Policy,
+    readonly kind: Kind,
+    readonly target: string,
+    readonly args: ReadonlyArray<unknown>,
+    readonly clock: Clock.Clock,
+    options: RunOptions | Policy
+  ) {
+    this.wait = options.wait!
+    this.strategy = options.strategy
+    this.maxTries = options.maxTries
+    this.maxTime = options.maxTime
+    this.state = this.strategy === undefined ? this.wait.initial : undefined
+    if (policy.timed) this.start = clock.unsafeCurrentTimeMillis()
+  }
+
+  details(elapsed: number, input?: unknown, hasInput?: boolean, wait?: Duration.Duration): Record<string, unknown> {
+    const details: Record<string, unknown> = {
+      target: this.target,
+      args: this.args,
+      tries: this.tries,
+      elapsed: Duration.millis(elapsed)
+    }
+    if (wait !== undefined) details.wait = wait
+    if (hasInput) {
+      details[this.kind.key(input)] = input
+      if (this.kind.extra !== undefined) this.kind.extra(input, details)
+    }
+    return details
+  }
+
+  /** The attempt succeeded: run onSuccess (with the value for onPredicate / HTTP). */
+  succeed(value: unknown, withValue: boolean): Effect.Effect<void, never, unknown> {
+    const handlers = this.policy.onSuccess
+    if (handlers === undefined) return Effect.void
+    const elapsed = this.clock.unsafeCurrentTimeMillis() - this.start
+    const details = this.details(elapsed)
+    if (withValue) {
+      details.value = value
+      if (this.kind.extra !== undefined) this.kind.extra(value, details)
+    }
+    return events.callHandlers(handlers, details)
+  }
+
+  /**
+   * The attempt ended in a retryable input (a matching failure, a value the predicate
+   * rejects). In order: giveup(input) → tries == maxTries → elapsed >= maxTime → the
+   * strategy ends → onBackoff → sleep → next attempt.
+   */
+  retry(input: unknown): Effect.Effect<any, any, any> {
+    return Effect.suspend(() => {
+      const now = this.clock.unsafeCurrentTimeMillis()
+      const elapsed = now - this.start
+      const giveup = this.policy.giveup
+      if (giveup !== undefined) {
+        const verdict = giveup(input)
+        if (Effect.isEffect(verdict)) {
+          return Effect.flatMap(
+            verdict as Effect.Effect<boolean>,
+            (stop) => stop ? this.giveUp(input, elapsed) : this.limits(input, now, elapsed)
+          )
+        }
+        if (verdict) return this.giveUp(input, elapsed)
+      }
+      return this.limits(input, now, elapsed)
+    })
+  }
+
+  private limits(input: unknown, now: number, elapsed: number): Effect.Effect<any, any, any> {
+    if (this.tries >= this.maxTries || elapsed >= this.maxTime || this.budgetSpent) {
+      return this.giveUp(input, elapsed)
+    }
+    if (this.strategy !== undefined) {
+      const step: Step | undefined = this.strategy.next(this.state, input)
+      if (step === undefined) return this.giveUp(input, elapsed)
+      this.state = step
+      return this.jitter(input, elapsed, step.wait)
+    }
+    return Effect.flatMap(this.wait.step(now, input, this.state), ([state, _out, decision]) => {
+      if (ScheduleDecision.isDone(decision)) return this.giveUp(input, elapsed)
+      this.state = state
+      return this.jitter(input, elapsed, Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+    })
+  }
+
+  private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
+    const jitter = this.policy.jitter
+    if (jitter === undefined || wait === 0) return this.backoff(input, elapsed, wait)
+    return Effect.flatMap(
+      jitter(Duration.millis(wait)),
+      (jittered) => this.backoff(input, elapsed, Duration.toMillis(jittered))
+    )
+  }
+
+  private backoff(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
+    let sleep = wait > MAX_WAIT_MILLIS ? MAX_WAIT_MILLIS : wait >= 0 ? wait : 0
+    const remaining = this.maxTime - elapsed
+    if (sleep >= remaining) {
+      // Land exactly on the budget; the next failure then gives up even if the clock's
+      // rounding says a hair is left, so rounding never yields a run of empty sleeps.
+      sleep = remaining
+      this.budgetSpent = true
+    }
+    const policy = this.policy
+    const duration = Duration.millis(sleep)
+    const next = sleep > 0
+      ? Effect.zipRight(this.clock.sleep(duration), this.again)
+      : this.again
+    if (!policy.logger && policy.onBackoff === undefined) return next
+    const details = policy.onBackoff === undefined ? undefined : this.details(elapsed, input, true, duration)
+    const log = policy.logger
+      ? events.logBackoff(policy.backoffLogLevel, this.target, this.tries, elapsed, sleep, input)
+      : undefined
+    const handlers = details === undefined ? undefined : events.callHandlers(policy.onBackoff!, details)
+    const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
+    return Effect.zipRight(notify, next)
+  }
+
+  private readonly again: Effect.Effect<any, any, any> = Effect.suspend(() => {
+    this.tries++
+    return this.attempt
+  })
+
+  private giveUp(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
+    const policy = this.policy
+    const finish = this.kind.finish(input)
+    if (!policy.logger && policy.onGiveup === undefined) return finish
+    const log = policy.logger
+      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, input)
+      : undefined
+    const handlers = policy.onGiveup === undefined
+      ? undefined
+      : events.callHandlers(policy.onGiveup, this.details(elapsed, input, true))
+    const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
+    return Effect.zipRight(notify, finish)
+  }
+}
+
+/**
+ * @internal Runs `build(run)` (the classified attempt) with a fresh Run: runtime options
+ * are read first, then the clock's start is taken just before the first call.
+ */
+export const execute = (
+  policy: Policy,
+  kind: Kind,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>
+): Effect.Effect<any, any, any> => {
+  const start = (options: RunOptions | Policy) =>
+    Effect.clockWith((clock) => {
+      const run = new Run(policy, kind, target, args, clock, options)
+      run.attempt = build(run)
+      return run.attempt
+    })
+  return policy.runtime ? Effect.flatMap(readRuntime(policy), start) : start(policy)
+}
