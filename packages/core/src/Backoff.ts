@@ -202,19 +202,46 @@ type ErrorOf<Ret> = Ret extends Effect.Effect<any, infer E, any> ? E : unknown
 type ContextOfResult<Ret> = Ret extends Effect.Effect<any, any, infer R> ? R : never
 
 /**
- * What `onException(options)` returns: applies the policy to an Effect or a function.
+ * What applying `onException` to an Effect or a function gives.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type ExceptionApplied<Self, O> = Self extends Effect.Effect<infer A, infer E, infer R>
+  ? Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
+  : Self extends (...args: infer Args) => infer Ret ? (
+      ...args: Args
+    ) => Effect.Effect<
+      ExceptionValue<Unwrap<Ret>, O>,
+      ErrorOf<Ret> | OptionsError<O>,
+      ContextOfResult<Ret> | OptionsContext<O>
+    >
+  : never
+
+/**
+ * What applying `onPredicate` to an Effect or a function gives.
+ *
+ * @since 0.1.0
+ * @category type-level
+ */
+export type PredicateApplied<Self, O> = Self extends Effect.Effect<infer A, infer E, infer R>
+  ? Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
+  : Self extends (...args: infer Args) => infer Ret ? (
+      ...args: Args
+    ) => Effect.Effect<Unwrap<Ret>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
+  : never
+
+/**
+ * What `onException(options)` returns: applies the policy to an Effect (giving an Effect)
+ * or to a function (giving a function with the same parameters). One generic signature,
+ * so `pipe` infers through it.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ExceptionRetry<O> {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
-  <Args extends ReadonlyArray<any>, Ret>(
-    self: (...args: Args) => Ret
-  ): (
-    ...args: Args
-  ) => Effect.Effect<ExceptionValue<Unwrap<Ret>, O>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
-}
+export type ExceptionRetry<O> = <Self extends Effect.Effect<any, any, any> | ((...args: any) => any)>(
+  self: Self
+) => ExceptionApplied<Self, O>
 
 /**
  * What `onPredicate(options)` returns: applies the policy to an Effect or a function.
@@ -222,14 +249,9 @@ export interface ExceptionRetry<O> {
  * @since 0.1.0
  * @category models
  */
-export interface PredicateRepeat<O> {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
-  <Args extends ReadonlyArray<any>, Ret>(
-    self: (...args: Args) => Ret
-  ): (
-    ...args: Args
-  ) => Effect.Effect<Unwrap<Ret>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
-}
+export type PredicateRepeat<O> = <Self extends Effect.Effect<any, any, any> | ((...args: any) => any)>(
+  self: Self
+) => PredicateApplied<Self, O>
 
 /**
  * Retries an effect (or a function) while it fails with a matching error, with a wait
@@ -263,7 +285,8 @@ export interface PredicateRepeat<O> {
  * @category retry
  */
 export const onException: {
-  <const O extends ExceptionOptions = {}>(options?: O): ExceptionRetry<O>
+  (): ExceptionRetry<{}>
+  <const O extends ExceptionOptions>(options: O): ExceptionRetry<O>
   <A, E, R, const O extends ExceptionOptions<NoInfer<E>>>(
     self: Effect.Effect<A, E, R>,
     options: O
@@ -309,7 +332,8 @@ export const onException: {
  * @category repeat
  */
 export const onPredicate: {
-  <const O extends PredicateOptions = {}>(options?: O): PredicateRepeat<O>
+  (): PredicateRepeat<{}>
+  <const O extends PredicateOptions>(options: O): PredicateRepeat<O>
   <A, E, R, const O extends PredicateOptions<NoInfer<A>>>(
     self: Effect.Effect<A, E, R>,
     options: O

@@ -17,3 +17,8 @@ export { InvalidOptionError } from "./InvalidOptionError.js"
  * @since 0.1.0
  */
 export * as Backoff from "./Backoff.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Timeline from "./Timeline.js"

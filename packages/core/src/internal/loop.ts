@@ -16,6 +16,12 @@ export interface Kind {
   readonly key: (input: unknown) => "exception" | "value"
   readonly finish: (input: unknown) => Effect.Effect<any, any, any>
   readonly extra?: ((input: unknown, details: Record<string, unknown>) => void) | undefined
+  /**
+   * A lower bound for the sleep after this input, applied after jitter and before the
+   * maxTime clamp (HTTP's Retry-After: a server's wish is never shortened by jitter).
+   * `nowMillis` is the Effect Clock's time.
+   */
+  readonly floor?: ((input: unknown, nowMillis: number) => number | undefined) | undefined
 }
 
 /**
@@ -129,7 +135,13 @@ export class Run {
   }
 
   private backoff(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
-    let sleep = wait > MAX_WAIT_MILLIS ? MAX_WAIT_MILLIS : wait >= 0 ? wait : 0
+    let sleep = wait >= 0 ? wait : 0
+    const floor = this.kind.floor
+    if (floor !== undefined) {
+      const least = floor(input, this.start + elapsed)
+      if (least !== undefined && least > sleep) sleep = least
+    }
+    if (sleep > MAX_WAIT_MILLIS) sleep = MAX_WAIT_MILLIS
     const remaining = this.maxTime - elapsed
     if (sleep >= remaining) {
       // Land exactly on the budget; the next failure then gives up even if the clock's

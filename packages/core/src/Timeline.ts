@@ -1,0 +1,153 @@
+/**
+ * See what a policy does: run it against scripted outcomes on a virtual clock and list
+ * every call, backoff, success and give-up with its virtual time.
+ *
+ * @since 0.1.0
+ */
+import type { Duration, Effect, Exit } from "effect"
+import type {
+  ExceptionOptions,
+  OptionsContext,
+  OptionsError,
+  PredicateOptions
+} from "./Backoff.js"
+import * as internal from "./internal/timeline.js"
+
+/**
+ * A scripted outcome of one call: fail with an error or succeed with a value, taking
+ * `duration` of virtual time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Outcome<A, E> {
+  readonly _tag: "Fail" | "Succeed"
+  readonly value: A | E
+  readonly duration: number
+  /** @internal */
+  readonly [internal.OutcomeTypeId]: typeof internal.OutcomeTypeId
+  /** phantom types */
+  readonly "~types"?: { readonly a: A; readonly e: E }
+}
+
+/**
+ * One thing that happened. A `Call` is stamped when the call starts; the others when the
+ * call they follow ends. `wait` is present on `Backoff` events.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Event {
+  readonly _tag: "Call" | "Backoff" | "Success" | "Giveup"
+  readonly at: Duration.Duration
+  readonly tries: number
+  readonly wait?: Duration.Duration
+}
+
+/**
+ * The events, the run's total virtual length and its `Exit`. `cutOff` is true when the
+ * run was stopped after `maxCalls` calls (its `result` is then an interruption).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Result<A, E> {
+  readonly events: ReadonlyArray<Event>
+  readonly total: Duration.Duration
+  readonly result: Exit.Exit<A, E>
+  readonly calls: number
+  readonly cutOff: boolean
+}
+
+/**
+ * Settings of a timeline run: the jitter `seed` (a fixed default when absent) and
+ * `maxCalls` (default 10,000), after which the run is cut off.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Settings {
+  readonly seed?: unknown
+  readonly maxCalls?: number | undefined
+}
+
+/**
+ * A call that fails with `error` after `duration` of virtual time (default 0).
+ *
+ * @example
+ * ```ts
+ * import { Timeline } from "@effect-backoff/core"
+ *
+ * const outcomes = [Timeline.fail("503", "200 millis"), Timeline.succeed("ok")]
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fail: <E>(error: E, duration?: Duration.DurationInput) => Outcome<never, E> = internal.fail as any
+
+/**
+ * A call that succeeds with `value` after `duration` of virtual time (default 0).
+ *
+ * @example
+ * ```ts
+ * import { Timeline } from "@effect-backoff/core"
+ *
+ * const outcome = Timeline.succeed({ id: 1 }, "1 second")
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const succeed: <A>(value: A, duration?: Duration.DurationInput) => Outcome<A, never> = internal.succeed as any
+
+/**
+ * Runs a policy with `onException` semantics against scripted outcomes (the last repeats
+ * if the run outlives the list) on its own virtual clock: the caller needs no TestClock
+ * and its clock is left alone. Handlers and logging in the options run as usual.
+ *
+ * @example
+ * ```ts
+ * import { Timeline, Wait } from "@effect-backoff/core"
+ * import { Duration, Effect } from "effect"
+ *
+ * const program = Timeline.run(
+ *   { wait: Wait.expo(), maxTries: 4, jitter: null, logger: false },
+ *   [Timeline.fail("503"), Timeline.fail("503"), Timeline.succeed("ok")]
+ * )
+ * const { events, total } = Effect.runSync(program)
+ * console.log(events.map((e) => `${Duration.toSeconds(e.at)}s ${e._tag}`)) // ["0s Call", "0s Backoff", "1s Call", "1s Backoff", "3s Call", "3s Success"]
+ * console.log(Duration.toSeconds(total)) // 3
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const run: <A, E, const O extends ExceptionOptions<NoInfer<E>>>(
+  options: O,
+  outcomes: ReadonlyArray<Outcome<A, E>>,
+  settings?: Settings
+) => Effect.Effect<Result<A, E | OptionsError<O>>, never, OptionsContext<O>> = internal.run
+
+/**
+ * Runs a policy with `onPredicate` semantics against scripted values (plain values, or
+ * `Timeline.succeed(value, duration)` for calls that take time) on a virtual clock.
+ *
+ * @example
+ * ```ts
+ * import { Timeline, Wait } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * const program = Timeline.runPredicate({ wait: Wait.constant(), jitter: null, logger: false }, [0, 0, 42])
+ * const { result } = Effect.runSync(program)
+ * console.log(result) // Exit.succeed(42)
+ * ```
+ *
+ * @since 0.1.0
+ * @category running
+ */
+export const runPredicate: <A, const O extends PredicateOptions<NoInfer<A>>>(
+  options: O,
+  values: ReadonlyArray<A | Outcome<A, never>>,
+  settings?: Settings
+) => Effect.Effect<Result<A, OptionsError<O>>, never, OptionsContext<O>> = internal.runPredicate

@@ -1,0 +1,126 @@
+import { Clock, Duration, Effect, Random } from "effect"
+import * as backoff from "./backoff.js"
+import { durationMillis, invalid } from "./validate.js"
+
+/** @internal */
+export const OutcomeTypeId: unique symbol = Symbol.for("@effect-backoff/core/Timeline/Outcome")
+
+/** @internal */
+export interface Outcome {
+  readonly [OutcomeTypeId]: typeof OutcomeTypeId
+  readonly _tag: "Fail" | "Succeed"
+  readonly value: unknown
+  readonly duration: number
+}
+
+const outcome = (_tag: "Fail" | "Succeed", value: unknown, duration: Duration.DurationInput | undefined): Outcome => ({
+  [OutcomeTypeId]: OutcomeTypeId,
+  _tag,
+  value,
+  duration: duration === undefined ? 0 : durationMillis("Timeline outcome duration", duration)
+})
+
+/** @internal */
+export const fail = (error: unknown, duration?: Duration.DurationInput): Outcome => outcome("Fail", error, duration)
+/** @internal */
+export const succeed = (value: unknown, duration?: Duration.DurationInput): Outcome =>
+  outcome("Succeed", value, duration)
+
+const isOutcome = (u: unknown): u is Outcome => typeof u === "object" && u !== null && OutcomeTypeId in u
+
+/** @internal A Clock whose sleep advances its time and returns at once. */
+export class VirtualClock implements Clock.Clock {
+  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+  now = 0
+  unsafeCurrentTimeMillis(): number {
+    return this.now
+  }
+  unsafeCurrentTimeNanos(): bigint {
+    return BigInt(Math.round(this.now * 1e6))
+  }
+  readonly currentTimeMillis: Effect.Effect<number> = Effect.sync(() => this.now)
+  readonly currentTimeNanos: Effect.Effect<bigint> = Effect.sync(() => this.unsafeCurrentTimeNanos())
+  sleep(duration: Duration.Duration): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.now += Duration.toMillis(duration)
+    })
+  }
+}
+
+/** @internal */
+export const DEFAULT_SEED = "effect-backoff"
+
+type Event = {
+  readonly _tag: "Call" | "Backoff" | "Success" | "Giveup"
+  readonly at: Duration.Duration
+  readonly tries: number
+  readonly wait?: Duration.Duration
+}
+
+const prepend = (recorder: (details: any) => void, handlers: unknown): ReadonlyArray<unknown> =>
+  handlers === undefined ? [recorder] : Array.isArray(handlers) ? [recorder, ...handlers] : [recorder, handlers]
+
+const timeline = (
+  mode: "exception" | "predicate",
+  options: unknown,
+  script: ReadonlyArray<unknown>,
+  settings: { readonly seed?: unknown; readonly maxCalls?: number | undefined } | undefined
+): Effect.Effect<any, never, any> => {
+  if (!Array.isArray(script) || script.length === 0) {
+    throw invalid(mode === "exception" ? "outcomes" : "values", script, "a non-empty list")
+  }
+  const maxCalls = settings?.maxCalls ?? 10_000
+  if (!Number.isInteger(maxCalls) || maxCalls < 1) throw invalid("maxCalls", maxCalls, "an integer >= 1")
+  const steps: ReadonlyArray<Outcome> = script.map((x, i) => {
+    if (isOutcome(x)) return x
+    if (mode === "predicate") return succeed(x)
+    throw invalid(`outcomes[${i}]`, x, "Timeline.fail(...) or Timeline.succeed(...)")
+  })
+  return Effect.suspend(() => {
+    const clock = new VirtualClock()
+    const events: Array<Event> = []
+    const at = () => Duration.millis(clock.now)
+    let calls = 0
+    let cutOff = false
+    const o = (options ?? {}) as Record<string, unknown>
+    const recorded = {
+      ...o,
+      onBackoff: prepend((d) => {
+        events.push({ _tag: "Backoff", at: at(), tries: d.tries, wait: d.wait })
+      }, o.onBackoff),
+      onSuccess: prepend((d) => {
+        events.push({ _tag: "Success", at: at(), tries: d.tries })
+      }, o.onSuccess),
+      onGiveup: prepend((d) => {
+        events.push({ _tag: "Giveup", at: at(), tries: d.tries })
+      }, o.onGiveup)
+    }
+    const call = Effect.suspend(() => {
+      if (calls >= maxCalls) {
+        cutOff = true
+        return Effect.interrupt
+      }
+      const step = steps[Math.min(calls, steps.length - 1)]!
+      calls++
+      events.push({ _tag: "Call", at: at(), tries: calls })
+      const result = step._tag === "Fail" ? Effect.fail(step.value) : Effect.succeed(step.value)
+      return step.duration > 0 ? Effect.zipRight(clock.sleep(Duration.millis(step.duration)), result) : result
+    })
+    const policy = mode === "exception" ? backoff.onException(recorded) : backoff.onPredicate(recorded)
+    const seed = settings?.seed ?? DEFAULT_SEED
+    return (policy(call) as Effect.Effect<unknown, unknown, unknown>).pipe(
+      Effect.exit,
+      Effect.withClock(clock),
+      Effect.withRandom(Random.make(seed)),
+      Effect.map((result) => ({ events, total: Duration.millis(clock.now), result, cutOff, calls }))
+    )
+  })
+}
+
+/** @internal */
+export const run = (options: unknown, outcomes: ReadonlyArray<unknown>, settings?: any) =>
+  timeline("exception", options, outcomes, settings)
+
+/** @internal */
+export const runPredicate = (options: unknown, values: ReadonlyArray<unknown>, settings?: any) =>
+  timeline("predicate", options, values, settings)
