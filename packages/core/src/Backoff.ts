@@ -6,6 +6,7 @@
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
 import * as internal from "./internal/backoff.js"
+import * as observe from "./internal/observe.js"
 import type { Jitter } from "./Jitter.js"
 
 export {
@@ -138,6 +139,8 @@ export interface CommonOptions<In, A, E> {
   readonly giveupLogLevel?: LogLevel.LogLevel | undefined
   /** The name used in details and logs (default: the function's name, else "effect"). */
   readonly target?: string | undefined
+  /** Wrap each run in a span: `true` names it after the target, a string names it. Default none. */
+  readonly span?: boolean | string | undefined
 }
 
 /**
@@ -349,3 +352,66 @@ export const onPredicate: {
   // not each time the returned function is applied
   return arguments.length >= 2 ? internal.onPredicate(arguments[1])(arguments[0]) : internal.onPredicate(arguments[0])
 } as any
+
+/**
+ * The metrics `withMetrics` records, each tagged by `target`: `retries` (counter, one per
+ * backoff), `giveups` (counter), `successesAfterRetry` (counter), `waits` (histogram of
+ * sleeps in seconds) and `attempts` (histogram of calls per finished run).
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@effect-backoff/core"
+ * import { Effect, Metric } from "effect"
+ *
+ * const retriesOfGetUrl = Metric.value(Backoff.metrics.retries.pipe(Metric.tagged("target", "getUrl")))
+ * Effect.runPromise(retriesOfGetUrl).then((state) => console.log(state.count))
+ * ```
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const metrics = {
+  retries: observe.retries,
+  giveups: observe.giveups,
+  successesAfterRetry: observe.successesAfterRetry,
+  waits: observe.waits,
+  attempts: observe.attempts
+} as const
+
+/**
+ * Options with handlers appended that record `Backoff.metrics`. Opt-in: without it no
+ * metric is touched and the success path does no extra work.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * const policy = Backoff.onException(Backoff.withMetrics({ wait: Wait.expo({ factor: "10 millis" }), maxTries: 3 }))
+ * const program = policy(Effect.fail("boom"))
+ * ```
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const withMetrics: <const O extends CommonOptions<any, any, any>>(options: O) => O = observe.withMetrics
+
+/**
+ * Options that wrap each run in a span named after the target (`span: true`, unless
+ * `span` is set) and add a span event per backoff and give-up carrying tries, wait and
+ * the outcome (`Tag: message`). Works with any Effect tracer, `@effect/opentelemetry`
+ * included.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * const fetchUser = (id: number) => Effect.succeed({ id })
+ * const traced = Backoff.onException(fetchUser, Backoff.withTracing({ maxTries: 3 }))
+ * ```
+ *
+ * @since 0.1.0
+ * @category observability
+ */
+export const withTracing: <const O extends CommonOptions<any, any, any>>(options: O) => O = observe.withTracing

@@ -51,6 +51,12 @@ const callTarget = (f: Function, args: ReadonlyArray<unknown>): Effect.Effect<un
     return Effect.succeed(result)
   })
 
+/** @internal The run in a span named after the target, when the policy asks for one. */
+export const traced = <A, E, R>(policy: Policy, target: string, run: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  policy.span === undefined
+    ? run
+    : Effect.withSpan(run, policy.span === true ? target : policy.span, { attributes: { "backoff.target": target } })
+
 /**
  * @internal Applies a policy to an Effect (giving an Effect) or to a function (giving a
  * function with the same parameters, target = its name, args = the call's arguments).
@@ -62,13 +68,14 @@ export const applyTo = (
   build: (run: Run, self: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
 ): any => {
   if (Effect.isEffect(self)) {
-    return execute(policy, kind, policy.target ?? "effect", [], (run) => build(run, self))
+    const target = policy.target ?? "effect"
+    return traced(policy, target, execute(policy, kind, target, [], (run) => build(run, self)))
   }
   if (typeof self === "function") {
     const target = policy.target ?? (self.name || "effect")
     return (...args: Array<unknown>) => {
       const call = callTarget(self, args)
-      return execute(policy, kind, target, args, (run) => build(run, call))
+      return traced(policy, target, execute(policy, kind, target, args, (run) => build(run, call)))
     }
   }
   throw invalid("self", self, "an Effect or a function returning an Effect, a Promise or a value")

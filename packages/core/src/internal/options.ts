@@ -28,6 +28,8 @@ export interface Policy {
   readonly backoffLogLevel: LogLevel.LogLevel
   readonly giveupLogLevel: LogLevel.LogLevel
   readonly target: string | undefined
+  /** Wrap each run in a span: its name (true: the target's name), or undefined for none. */
+  readonly span: string | true | undefined
   /** Some option is read at run time. */
   readonly runtime: boolean
   /** The run needs the start time: a time budget, handlers or log lines. */
@@ -46,7 +48,8 @@ export const COMMON_KEYS: ReadonlyArray<string> = [
   "logger",
   "backoffLogLevel",
   "giveupLogLevel",
-  "target"
+  "target",
+  "span"
 ]
 
 const handlers = (option: string, input: unknown): ReadonlyArray<AnyHandler> | undefined => {
@@ -111,6 +114,9 @@ export const resolve = (options: unknown, keys: ReadonlyArray<string>): Policy =
     throw invalid("logger", o.logger, "a boolean (false turns the default log lines off)")
   }
   if (o.target !== undefined && typeof o.target !== "string") throw invalid("target", o.target, "a string")
+  if (o.span !== undefined && typeof o.span !== "boolean" && (typeof o.span !== "string" || o.span === "")) {
+    throw invalid("span", o.span, "a boolean or a non-empty span name")
+  }
 
   const onSuccess = handlers("onSuccess", o.onSuccess)
   const onBackoff = handlers("onBackoff", o.onBackoff)
@@ -134,6 +140,7 @@ export const resolve = (options: unknown, keys: ReadonlyArray<string>): Policy =
     backoffLogLevel: logLevel("backoffLogLevel", o.backoffLogLevel, LogLevel.Info),
     giveupLogLevel: logLevel("giveupLogLevel", o.giveupLogLevel, LogLevel.Error),
     target: o.target as string | undefined,
+    span: o.span === true || typeof o.span === "string" ? o.span : undefined,
     runtime,
     timed: logger || maxTime !== Infinity || runtime || onSuccess !== undefined || onBackoff !== undefined ||
       onGiveup !== undefined
