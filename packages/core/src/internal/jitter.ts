@@ -1,7 +1,7 @@
 import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
 import { dual } from "effect/Function"
 import type { Jitter } from "../Jitter.js"
-import { invalid } from "./validate.js"
+import { invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
 /** @internal */
 export const full: Jitter = (wait) => Effect.map(Random.next, (u) => Duration.millis(u * Duration.toMillis(wait)))
@@ -39,11 +39,15 @@ export const apply = dual<
         return Effect.succeed([next, Duration.zero, decision] as const)
       }
       const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
-      return Effect.map(j(Duration.millis(delay)), (jittered) =>
-        [
+      // jitter never pushes a delay past the timer limit (a longer sleep would never wake)
+      const limit = Math.max(delay, MAX_WAIT_MILLIS)
+      return Effect.map(j(Duration.millis(delay)), (drawn) => {
+        const jittered = Duration.toMillis(drawn) > limit ? Duration.millis(limit) : drawn
+        return [
           next,
           jittered,
           ScheduleDecision.continueWith(ScheduleInterval.after(now + Duration.toMillis(jittered)))
-        ] as const)
+        ] as const
+      })
     }))
 })

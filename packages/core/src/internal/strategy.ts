@@ -96,7 +96,8 @@ export const expo = (options: {
   }
   const factor = durationMillis("expo.factor", options.factor ?? "1 second")
   const cap = capOf("expo.maxValue", options.maxValue, factor)
-  return growing((n) => factor * Math.pow(base, n), cap)
+  // factor 0 is 0 forever: 0 · Infinity (base^n overflowing) would be NaN, read as the cap
+  return growing(factor === 0 ? () => 0 : (n) => factor * Math.pow(base, n), cap)
 }
 
 /** @internal */

@@ -8,8 +8,12 @@ export const decorrelated = (options: {
   readonly maxValue?: Duration.DurationInput | undefined
 } = {}): Schedule.Schedule<Duration.Duration, unknown> => {
   const base = durationMillis("decorrelated.base", options.base ?? "1 second")
-  const cap = Math.min(durationMillis("decorrelated.maxValue", options.maxValue ?? "60 seconds"), MAX_WAIT_MILLIS)
-  if (cap < base) throw invalid("decorrelated.maxValue", options.maxValue, `at least base (${Duration.format(Duration.millis(base))})`)
+  // the default cap is 60 seconds, or base itself when base is longer
+  const maxValue = options.maxValue === undefined
+    ? Math.max(60_000, base)
+    : durationMillis("decorrelated.maxValue", options.maxValue)
+  if (maxValue < base) throw invalid("decorrelated.maxValue", options.maxValue, `at least base (${Duration.format(Duration.millis(base))})`)
+  const cap = Math.min(maxValue, MAX_WAIT_MILLIS)
   return Schedule.makeWithState<number | undefined, unknown, Duration.Duration>(undefined, (now, _input, previous) => {
     const continueAfter = (wait: number) =>
       [wait, Duration.millis(wait), ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))] as const
