@@ -73,10 +73,12 @@ export const applyTo = (
   }
   if (typeof self === "function") {
     const target = policy.target ?? (self.name || "effect")
-    return (...args: Array<unknown>) => {
+    const wrapped = (...args: Array<unknown>) => {
       const call = callTarget(self, args)
       return traced(policy, target, execute(policy, kind, target, args, (run) => build(run, call)))
     }
+    // keep the name, so a policy stacked on this function still reports the original target
+    return Object.defineProperty(wrapped, "name", { value: target })
   }
   throw invalid("self", self, "an Effect or a function returning an Effect, a Promise or a value")
 }
