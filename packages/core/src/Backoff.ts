@@ -196,7 +196,11 @@ type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
  * @since 0.1.0
  * @category type-level
  */
-export type OptionsContext<O> = { [K in keyof O]-?: ContextOf<O[K]> }[keyof O]
+export type OptionsContext<O> = { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
+
+// options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
+// the declared `any` of their handler and Effect types: that says nothing about services
+type NotAny<R> = 0 extends 1 & R ? never : R
 
 type ExceptionValue<A, O> = O extends { readonly raiseOnGiveup: false } ? Option.Option<A> : A
 
