@@ -132,7 +132,7 @@ export const onPredicate = (options: unknown): (self: unknown) => any => {
     return Effect.flatMap(effect, (a) => {
       const verdict = predicate(a)
       if (Effect.isEffect(verdict)) {
-        return Effect.flatMap(verdict as Effect.Effect<boolean>, (retry) => retry ? run.retry(a) : done(a))
+        return Effect.flatMap(Effect.orDie(verdict as Effect.Effect<boolean>), (retry) => retry ? run.retry(a) : done(a))
       }
       return verdict ? run.retry(a) : done(a)
     })
