@@ -22,3 +22,8 @@ export * as Backoff from "./Backoff.js"
  * @since 0.1.0
  */
 export * as Timeline from "./Timeline.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as HttpBackoff from "./HttpBackoff.js"

@@ -22,6 +22,8 @@ export interface Kind {
    * `nowMillis` is the Effect Clock's time.
    */
   readonly floor?: ((input: unknown, nowMillis: number) => number | undefined) | undefined
+  /** What the default log lines show for this input (default: the input itself, e.g. an HTTP response as `HTTP 503 ...`). */
+  readonly describe?: ((input: unknown) => unknown) | undefined
 }
 
 /**
@@ -98,7 +100,7 @@ export class Run {
         const verdict = giveup(input)
         if (Effect.isEffect(verdict)) {
           return Effect.flatMap(
-            verdict as Effect.Effect<boolean>,
+            Effect.orDie(verdict as Effect.Effect<boolean>),
             (stop) => stop ? this.giveUp(input, elapsed) : this.limits(input, now, elapsed)
           )
         }
@@ -151,17 +153,22 @@ export class Run {
     }
     const policy = this.policy
     const duration = Duration.millis(sleep)
-    const next = sleep > 0
+    // below a nanosecond the Duration is zero: skip the sleep (Node would arm a 1 ms timer)
+    const next = sleep >= 1e-6
       ? Effect.zipRight(this.clock.sleep(duration), this.again)
       : this.again
     if (!policy.logger && policy.onBackoff === undefined) return next
     const details = policy.onBackoff === undefined ? undefined : this.details(elapsed, input, true, duration)
     const log = policy.logger
-      ? events.logBackoff(policy.backoffLogLevel, this.target, this.tries, elapsed, sleep, input)
+      ? events.logBackoff(policy.backoffLogLevel, this.target, this.tries, elapsed, sleep, this.shown(input))
       : undefined
     const handlers = details === undefined ? undefined : events.callHandlers(policy.onBackoff!, details)
     const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
     return Effect.zipRight(notify, next)
+  }
+
+  private shown(input: unknown): unknown {
+    return this.kind.describe === undefined ? input : this.kind.describe(input)
   }
 
   private readonly again: Effect.Effect<any, any, any> = Effect.suspend(() => {
@@ -174,7 +181,7 @@ export class Run {
     const finish = this.kind.finish(input)
     if (!policy.logger && policy.onGiveup === undefined) return finish
     const log = policy.logger
-      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, input)
+      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input))
       : undefined
     const handlers = policy.onGiveup === undefined
       ? undefined

@@ -1,0 +1,318 @@
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as UrlParams from "@effect/platform/UrlParams"
+import {
+  Cause,
+  Clock,
+  Duration,
+  Effect,
+  Either,
+  Option,
+  Schedule,
+  ScheduleDecision,
+  ScheduleInterval,
+  ScheduleIntervals,
+  Stream
+} from "effect"
+import { traced } from "./backoff.js"
+import type { Kind, Run } from "./loop.js"
+import { execute } from "./loop.js"
+import type { Policy } from "./options.js"
+import { COMMON_KEYS, predicateOption, resolve } from "./options.js"
+import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
+
+// ---------------------------------------------------------------------------
+// Retry-After
+// ---------------------------------------------------------------------------
+
+const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+const MONTH = "(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+const TIME = "(\\d{2}):(\\d{2}):(\\d{2})"
+/** `Sun, 06 Nov 1994 08:49:37 GMT` (IMF-fixdate, the form servers send). */
+const IMF_FIXDATE = new RegExp(`^[a-z]{3}, (\\d{1,2}) ${MONTH} (\\d{4}) ${TIME} gmt$`)
+/** `Sunday, 06-Nov-94 08:49:37 GMT` (obsolete RFC 850 form; RFC 9110 asks recipients to accept it). */
+const RFC_850 = new RegExp(`^[a-z]{6,9}, (\\d{1,2})-${MONTH}-(\\d{2}) ${TIME} gmt$`)
+/** `Sun Nov  6 08:49:37 1994` (obsolete asctime form, always GMT). */
+const ASCTIME = new RegExp(`^[a-z]{3} ${MONTH} (\\d{1,2}) ${TIME} (\\d{4})$`)
+/** delta-seconds; RFC 9110 allows digits only, a fraction is accepted as a courtesy. */
+const DELTA_SECONDS = /^\d+(?:\.\d+)?$/
+
+const utcMillis = (
+  year: number,
+  month: string,
+  day: number,
+  hours: number,
+  minutes: number,
+  seconds: number
+): number | undefined => {
+  const m = MONTHS.indexOf(month)
+  if (hours > 23 || minutes > 59 || seconds > 60 || day < 1) return undefined
+  // a leap second (:60) is read as the end of that minute
+  const millis = Date.UTC(year, m, day, hours, minutes, Math.min(seconds, 59))
+  // Date.UTC rolls Feb 30 over into March: such a date is not a date
+  return new Date(millis).getUTCDate() === day ? millis : undefined
+}
+
+/** @internal The epoch millis an HTTP date names, or undefined when it is not one. */
+export const parseHttpDate = (text: string, nowMillis: number): number | undefined => {
+  const s = text.trim().replace(/\s+/g, " ").toLowerCase()
+  let m = IMF_FIXDATE.exec(s)
+  if (m !== null) return utcMillis(Number(m[3]), m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+  m = RFC_850.exec(s)
+  if (m !== null) {
+    // RFC 9110 §5.6.7: a two-digit year more than 50 years ahead is in the past century
+    const thisYear = new Date(nowMillis).getUTCFullYear()
+    let year = Math.floor(thisYear / 100) * 100 + Number(m[3])
+    if (year > thisYear + 50) year -= 100
+    return utcMillis(year, m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]))
+  }
+  m = ASCTIME.exec(s)
+  if (m !== null) return utcMillis(Number(m[6]), m[1]!, Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]))
+  return undefined
+}
+
+/**
+ * @internal The wait a `Retry-After` value asks for, in milliseconds (0 for a date in the
+ * past), or undefined when the value is neither delta-seconds nor an HTTP date.
+ */
+export const parseRetryAfter = (value: string, nowMillis: number): number | undefined => {
+  const trimmed = value.trim()
+  if (DELTA_SECONDS.test(trimmed)) return Number(trimmed) * 1000
+  const date = parseHttpDate(trimmed, nowMillis)
+  return date === undefined ? undefined : Math.max(0, date - nowMillis)
+}
+
+/** @internal */
+export const isResponse = (u: unknown): u is HttpClientResponse.HttpClientResponse =>
+  typeof u === "object" && u !== null && HttpClientResponse.TypeId in u
+
+/** @internal The response an input is or carries (a `ResponseError`'s), if any. */
+export const responseOf = (input: unknown): HttpClientResponse.HttpClientResponse | undefined => {
+  if (isResponse(input)) return input
+  if (typeof input === "object" && input !== null && "response" in input) {
+    const response = (input as { readonly response: unknown }).response
+    if (isResponse(response)) return response
+  }
+  return undefined
+}
+
+const retryAfterHeader = (response: { readonly headers: Readonly<Record<string, string>> }): string | undefined =>
+  response.headers["retry-after"]
+
+/**
+ * The system time for callers of `retryAfter` who pass no `now`: read through Effect's
+ * default Clock service (the same clock `Effect.runPromise` uses), so this module never
+ * reads the system clock by itself. Inside the retry loop the fiber's Clock is passed.
+ */
+const systemClock = Clock.make()
+
+/** @internal `HttpBackoff.retryAfter`. */
+export const retryAfter = (
+  response: { readonly headers: Readonly<Record<string, string>> },
+  now?: number
+): Option.Option<Duration.Duration> => {
+  const header = retryAfterHeader(response)
+  if (header === undefined) return Option.none()
+  const millis = parseRetryAfter(header, now ?? systemClock.unsafeCurrentTimeMillis())
+  return millis === undefined ? Option.none() : Option.some(Duration.millis(millis))
+}
+
+/** @internal The Retry-After wait an input asks for, capped, or undefined. */
+const retryAfterMillis = (input: unknown, nowMillis: number, cap: number): number | undefined => {
+  const response = responseOf(input)
+  if (response === undefined) return undefined
+  const header = retryAfterHeader(response)
+  if (header === undefined) return undefined
+  const millis = parseRetryAfter(header, nowMillis)
+  return millis === undefined ? undefined : Math.min(millis, cap, MAX_WAIT_MILLIS)
+}
+
+const DEFAULT_MAX_RETRY_AFTER = 60_000
+
+const maxRetryAfterOption = (input: unknown): number =>
+  input === undefined ? DEFAULT_MAX_RETRY_AFTER : durationMillis("maxRetryAfter", input, true)
+
+/** @internal `HttpBackoff.waitRetryAfter`: max(fallback's wait, Retry-After), capped. */
+export const waitRetryAfter = <In, R>(
+  fallback: Schedule.Schedule<unknown, In, R>,
+  options?: { readonly maxRetryAfter?: Duration.DurationInput | undefined }
+): Schedule.Schedule<Duration.Duration, In, R> => {
+  if (!Schedule.isSchedule(fallback)) {
+    throw invalid("waitRetryAfter.fallback", fallback, "a wait strategy (a Schedule, e.g. Wait.expo())")
+  }
+  const cap = maxRetryAfterOption(options?.maxRetryAfter)
+  return Schedule.makeWithState(fallback.initial, (now, input: In, state) =>
+    Effect.map(fallback.step(now, input, state), ([next, out, decision]) => {
+      if (ScheduleDecision.isDone(decision)) {
+        return [next, Duration.isDuration(out) ? out : Duration.zero, decision] as const
+      }
+      const policyWait = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+      const server = retryAfterMillis(input, now, cap)
+      const wait = server !== undefined && server > policyWait ? server : policyWait
+      return [
+        next,
+        Duration.millis(wait),
+        ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
+      ] as const
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// Classification
+// ---------------------------------------------------------------------------
+
+const TRANSIENT: ReadonlySet<number> = new Set([408, 425, 429, 500, 502, 503, 504])
+
+/** @internal */
+export const isTransientStatus = (status: number): boolean => TRANSIENT.has(status)
+
+const isTransientResponse = (response: HttpClientResponse.HttpClientResponse): boolean => TRANSIENT.has(response.status)
+
+const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
+
+/** @internal May this request be sent again? Idempotent methods, or an `Idempotency-Key`. */
+export const isRetryableRequest = (request: HttpClientRequest.HttpClientRequest): boolean =>
+  IDEMPOTENT.has(request.method.toUpperCase()) || request.headers["idempotency-key"] !== undefined
+
+/** @internal The request's full URL (with its query), as the client sends it. */
+export const urlOf = (request: HttpClientRequest.HttpClientRequest): string => {
+  if (request.urlParams.length === 0 && Option.isNone(request.hash)) return request.url
+  const url = UrlParams.makeUrl(request.url, request.urlParams, request.hash)
+  return Either.isRight(url) ? url.right.toString() : request.url
+}
+
+const REASONS: Readonly<Record<number, string>> = {
+  408: "Request Timeout",
+  425: "Too Early",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout"
+}
+
+/** @internal What a log line shows for a response: `HTTP 429 Too Many Requests, Retry-After: 1`. */
+export const describeResponse = (response: HttpClientResponse.HttpClientResponse): string => {
+  const reason = REASONS[response.status]
+  const retryAfter = retryAfterHeader(response)
+  return `HTTP ${response.status}${reason === undefined ? "" : ` ${reason}`}${
+    retryAfter === undefined ? "" : `, Retry-After: ${retryAfter}`
+  }`
+}
+
+/** A body this large is read to free the connection for reuse; a larger one is cut off. */
+const DRAIN_LIMIT = 64 * 1024
+
+/**
+ * Releases a response that is about to be retried: reads (and drops) up to 64 KiB of its
+ * body, then ends the stream, which lets the client reuse or close the connection rather
+ * than leave it waiting for the garbage collector.
+ */
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+  Effect.ignore(Stream.runFoldWhile(response.stream, 0, (n) => n < DRAIN_LIMIT, (n, chunk) => n + chunk.length))
+
+// ---------------------------------------------------------------------------
+// retryTransient
+// ---------------------------------------------------------------------------
+
+const HTTP_KEYS = [...COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn"]
+
+/** @internal */
+export const isHttpClient = (u: unknown): u is HttpClient.HttpClient =>
+  typeof u === "object" && u !== null && HttpClient.TypeId in u
+
+interface Settings {
+  readonly policy: Policy
+  readonly kind: Kind
+  readonly retryOn: (response: HttpClientResponse.HttpClientResponse) => boolean
+  readonly retryNonIdempotent: boolean
+}
+
+const makeKind = (maxRetryAfter: number): Kind => ({
+  key: (input) => isResponse(input) ? "value" : "exception",
+  // giving up on a response returns it; on an error fails with the last error itself
+  finish: (input) => isResponse(input) ? Effect.succeed(input) : Effect.fail(input),
+  extra: (input, details) => {
+    // `args` is `[request]`: set by `retryTransient` below
+    const request = (details.args as ReadonlyArray<HttpClientRequest.HttpClientRequest>)[0]!
+    details.request = { method: request.method, url: urlOf(request) }
+    const response = responseOf(input)
+    if (response !== undefined) details.status = response.status
+  },
+  floor: (input, now) => retryAfterMillis(input, now, maxRetryAfter),
+  describe: (input) => isResponse(input) ? describeResponse(input) : input
+})
+
+/** @internal Validates the options once; the result applies them to a client. */
+export const resolveTransient = (options: unknown): Settings => {
+  const o = (options ?? {}) as Record<string, unknown>
+  const policy: Policy = { ...resolve(options, HTTP_KEYS), giveup: predicateOption("giveup", o.giveup) }
+  if (o.retryNonIdempotent !== undefined && typeof o.retryNonIdempotent !== "boolean") {
+    throw invalid("retryNonIdempotent", o.retryNonIdempotent, "a boolean")
+  }
+  if (o.retryOn !== undefined && typeof o.retryOn !== "function") {
+    throw invalid("retryOn", o.retryOn, "a function (response) => boolean")
+  }
+  return {
+    policy,
+    kind: makeKind(maxRetryAfterOption(o.maxRetryAfter)),
+    retryOn: (o.retryOn as Settings["retryOn"] | undefined) ?? isTransientResponse,
+    retryNonIdempotent: o.retryNonIdempotent === true
+  }
+}
+
+const isRetriedError = (error: unknown, retryOn: Settings["retryOn"]): boolean => {
+  if (Cause.isTimeoutException(error)) return true
+  if (!HttpClientError.isHttpClientError(error)) return false
+  if (error._tag === "RequestError") return error.reason === "Transport"
+  return error.reason === "StatusCode" && retryOn(error.response)
+}
+
+/**
+ * One classified attempt of one run: transport errors and retryable responses go to
+ * `run.retry`; every other response is a success; every other error passes through.
+ */
+const attempt = (
+  run: Run,
+  send: Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown>,
+  settings: Settings
+): Effect.Effect<any, any, any> => {
+  const { retryOn } = settings
+  const hasSuccessHandlers = settings.policy.onSuccess !== undefined
+  // the response being retried: its body is released just before the next attempt, so
+  // the response returned on giving up is never touched
+  let pending: HttpClientResponse.HttpClientResponse | undefined
+  const classified = Effect.matchEffect(send, {
+    onFailure: (error) => {
+      if (!isRetriedError(error, retryOn)) return Effect.fail(error)
+      pending = responseOf(error)
+      return run.retry(error)
+    },
+    onSuccess: (response) => {
+      if (retryOn(response)) {
+        pending = response
+        return run.retry(response)
+      }
+      return hasSuccessHandlers ? Effect.as(run.succeed(response, true), response) : Effect.succeed(response)
+    }
+  })
+  return Effect.suspend(() => {
+    if (pending === undefined) return classified
+    const previous = pending
+    pending = undefined
+    return Effect.zipRight(discard(previous), classified)
+  })
+}
+
+/** @internal `retryTransient(options)(client)` with resolved settings. */
+export const retryTransient = (settings: Settings) => (self: HttpClient.HttpClient.With<any, any>): any => {
+  if (!isHttpClient(self)) throw invalid("self", self, "an HttpClient")
+  const { kind, policy } = settings
+  return HttpClient.transform(self, (send, request) => {
+    if (!settings.retryNonIdempotent && !isRetryableRequest(request)) return send
+    const target = policy.target ?? `${request.method} ${urlOf(request)}`
+    return traced(policy, target, execute(policy, kind, target, [request], (run) => attempt(run, send, settings)))
+  })
+}

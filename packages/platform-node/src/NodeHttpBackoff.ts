@@ -1,0 +1,74 @@
+/**
+ * An `HttpClient` layer for Node with `HttpBackoff.retryTransient` built in.
+ *
+ * @since 0.1.0
+ */
+import { HttpBackoff } from "@effect-backoff/core"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type { Duration, Schedule } from "effect"
+import { Context, Effect, Layer } from "effect"
+
+/**
+ * Options of `layer`: those of `HttpBackoff.retryTransient`, with `wait`, `maxTries` and
+ * `maxTime` given as values (an `HttpClient` service cannot fail with a `ConfigError`;
+ * to read them from `Config`, build the layer in an `Effect` that reads them first).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LayerOptions extends Omit<HttpBackoff.Options, "wait" | "maxTries" | "maxTime"> {
+  readonly wait?: Schedule.Schedule<unknown, HttpBackoff.Outcome, any> | undefined
+  readonly maxTries?: number | undefined
+  readonly maxTime?: Duration.DurationInput | undefined
+}
+
+/**
+ * A `Layer` providing an `HttpClient` over `@effect/platform-node`'s Node client (a keep-alive
+ * `http.Agent`, closed with the layer) with `HttpBackoff.retryTransient(options)` applied:
+ * transient statuses and transport errors are retried with the policy, honouring
+ * `Retry-After`.
+ *
+ * **Details**
+ *
+ * Options are validated when `layer` is called (a bad one throws `InvalidOptionError`).
+ * Services that handlers or the wait schedule need are taken from the layer's context.
+ *
+ * @example
+ * ```ts
+ * import { Wait } from "@effect-backoff/core"
+ * import { NodeHttpBackoff } from "@effect-backoff/platform-node"
+ * import { HttpClient } from "@effect/platform"
+ * import { Effect } from "effect"
+ *
+ * const program = Effect.gen(function*() {
+ *   const client = yield* HttpClient.HttpClient
+ *   const response = yield* client.get("http://127.0.0.1:8080/health")
+ *   return response.status
+ * })
+ *
+ * program.pipe(
+ *   Effect.provide(NodeHttpBackoff.layer({ wait: Wait.expo({ maxValue: "5 seconds" }), maxTries: 6 })),
+ *   Effect.runPromise
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <const O extends LayerOptions>(
+  options: O
+): Layer.Layer<HttpClient.HttpClient, never, HttpBackoff.OptionsContext<O>> => {
+  // validated now, once: a bad option throws here, not when the layer is built
+  const retry = HttpBackoff.retryTransient(options as HttpBackoff.Options)
+  return Layer.effect(
+    HttpClient.HttpClient,
+    Effect.gen(function*() {
+      const client = yield* HttpClient.HttpClient
+      const context = yield* Effect.context<HttpBackoff.OptionsContext<O>>()
+      return retry(client).pipe(
+        HttpClient.transformResponse(Effect.mapInputContext((input: Context.Context<never>) => Context.merge(context, input)))
+      ) as HttpClient.HttpClient
+    })
+  ).pipe(Layer.provide(NodeHttpClient.layer))
+}

@@ -1,0 +1,63 @@
+import { HttpBackoff } from "@effect-backoff/core"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type { Duration } from "effect"
+import { Effect } from "effect"
+import type { Policy } from "./flags.js"
+import { formatSeconds } from "./flags.js"
+import { say } from "./run.js"
+
+const describe = (d: { readonly status?: number; readonly exception?: unknown }): string => {
+  if (d.status !== undefined) return `HTTP ${d.status}`
+  const e = d.exception as { readonly _tag?: string; readonly message?: string } | undefined
+  return e?._tag === "TimeoutException" ? "timed out" : e?.message ?? String(e)
+}
+
+/**
+ * @internal `effect-backoff poll URL`: GETs the URL until the status is one of `done`,
+ * retrying every other status and transport errors with the policy, honouring
+ * Retry-After. Prints the final body on stdout; succeeds with the exit code (0 when the
+ * status matched, 1 on giving up).
+ */
+export const poll = (
+  policy: Policy,
+  url: string,
+  done: (status: number) => boolean,
+  limits: { readonly timeout: Duration.Duration; readonly maxRetryAfter: Duration.Duration }
+): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    let gaveUp = false
+    const program = Effect.gen(function*() {
+      const client = (yield* HttpClient.HttpClient).pipe(
+        // a request that hangs counts as a transport failure and is retried
+        HttpClient.transformResponse(Effect.timeout(limits.timeout)),
+        HttpBackoff.retryTransient({
+          wait: policy.wait,
+          jitter: policy.jitter,
+          maxTries: policy.maxTries,
+          maxTime: policy.maxTime ?? Infinity,
+          retryOn: (response) => !done(response.status),
+          maxRetryAfter: limits.maxRetryAfter,
+          logger: false,
+          onBackoff: (d) => say(`effect-backoff: try ${d.tries}: ${describe(d)}; backing off ${formatSeconds(d.wait)}`),
+          onGiveup: (d) => {
+            gaveUp = true
+            return say(`effect-backoff: giving up after ${tries(d.tries)} (${formatSeconds(d.elapsed)}): ${describe(d)}`)
+          },
+          onSuccess: (d) => say(`effect-backoff: try ${d.tries}: HTTP ${d.status} after ${formatSeconds(d.elapsed)}`)
+        })
+      )
+      const response = yield* client.get(url)
+      if (!done(response.status)) return 1
+      const body = yield* response.text
+      yield* Effect.sync(() => void process.stdout.write(body))
+      return 0
+    })
+    return program.pipe(
+      // after a give-up line the error has been told already
+      Effect.catchAll((error) => gaveUp ? Effect.succeed(1) : Effect.as(say(`effect-backoff: ${error.message}`), 1)),
+      Effect.provide(NodeHttpClient.layer)
+    )
+  })
+
+const tries = (n: number) => `${n} ${n === 1 ? "try" : "tries"}`
