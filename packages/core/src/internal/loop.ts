@@ -171,10 +171,15 @@ export class Run {
     return this.kind.describe === undefined ? input : this.kind.describe(input)
   }
 
-  private readonly again: Effect.Effect<any, any, any> = Effect.suspend(() => {
-    this.tries++
-    return this.attempt
-  })
+  private nextAttempt: Effect.Effect<any, any, any> | undefined
+
+  /** The next attempt; made on the first retry, so a run that succeeds at once never builds it. */
+  private get again(): Effect.Effect<any, any, any> {
+    return this.nextAttempt ??= Effect.suspend(() => {
+      this.tries++
+      return this.attempt
+    })
+  }
 
   private giveUp(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
     const policy = this.policy
