@@ -15,8 +15,10 @@
  *   2. short onException runs of 1,000 retries through the function form (args, target);
  *   3. short onPredicate runs of 1,000 re-polls (a Promise-returning function).
  */
-import { Clock, Duration, Effect, FiberRef, HashSet } from "effect"
+import { Effect, FiberRef, HashSet } from "effect"
 import { Backoff, Jitter, Wait } from "../packages/core/src/index.js"
+// the clock Timeline runs on: its sleep advances virtual time and returns at once
+import { VirtualClock } from "../packages/core/src/internal/timeline.js"
 
 const STEPS = Number(process.env.STEPS ?? 1_000_000)
 const SAMPLE_EVERY = 100_000
@@ -27,25 +29,6 @@ const gc = (globalThis as { gc?: () => void }).gc
 if (gc === undefined) {
   console.error("soak: run with node --expose-gc (pnpm soak does)")
   process.exit(2)
-}
-
-/** A Clock whose sleep advances virtual time and returns at once. */
-class VirtualClock implements Clock.Clock {
-  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
-  now = 0
-  unsafeCurrentTimeMillis(): number {
-    return this.now
-  }
-  unsafeCurrentTimeNanos(): bigint {
-    return BigInt(Math.round(this.now * 1e6))
-  }
-  readonly currentTimeMillis: Effect.Effect<number> = Effect.sync(() => this.now)
-  readonly currentTimeNanos: Effect.Effect<bigint> = Effect.sync(() => this.unsafeCurrentTimeNanos())
-  sleep(duration: Duration.Duration): Effect.Effect<void> {
-    return Effect.sync(() => {
-      this.now += Duration.toMillis(duration)
-    })
-  }
 }
 
 interface Sample {
