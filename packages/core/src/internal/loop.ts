@@ -47,7 +47,8 @@ export class Run {
     readonly kind: Kind,
     readonly target: string,
     readonly args: ReadonlyArray<unknown>,
-    readonly clock: Clock.Clock,
+    /** Taken at the start when the run is timed, else on the first retry (the success path skips it). */
+    private clock: Clock.Clock | undefined,
     options: RunOptions | Policy
   ) {
     this.wait = options.wait!
@@ -55,7 +56,7 @@ export class Run {
     this.maxTries = options.maxTries
     this.maxTime = options.maxTime
     this.state = this.strategy === undefined ? this.wait.initial : undefined
-    if (policy.timed) this.start = clock.unsafeCurrentTimeMillis()
+    if (clock !== undefined) this.start = clock.unsafeCurrentTimeMillis()
   }
 
   details(elapsed: number, input?: unknown, hasInput?: boolean, wait?: Duration.Duration): Record<string, unknown> {
@@ -77,7 +78,7 @@ export class Run {
   succeed(value: unknown, withValue: boolean): Effect.Effect<void, never, unknown> {
     const handlers = this.policy.onSuccess
     if (handlers === undefined) return Effect.void
-    const elapsed = this.clock.unsafeCurrentTimeMillis() - this.start
+    const elapsed = this.clock!.unsafeCurrentTimeMillis() - this.start
     const details = this.details(elapsed)
     if (withValue) {
       details.value = value
@@ -92,8 +93,15 @@ export class Run {
    * strategy ends → onBackoff → sleep → next attempt.
    */
   retry(input: unknown): Effect.Effect<any, any, any> {
+    if (this.clock === undefined) {
+      return Effect.clockWith((clock) => {
+        this.clock = clock
+        return this.retry(input)
+      })
+    }
+    const clock = this.clock
     return Effect.suspend(() => {
-      const now = this.clock.unsafeCurrentTimeMillis()
+      const now = clock.unsafeCurrentTimeMillis()
       const elapsed = now - this.start
       const giveup = this.policy.giveup
       if (giveup !== undefined) {
@@ -155,7 +163,7 @@ export class Run {
     const duration = Duration.millis(sleep)
     // below a nanosecond the Duration is zero: skip the sleep (Node would arm a 1 ms timer)
     const next = sleep >= 1e-6
-      ? Effect.zipRight(this.clock.sleep(duration), this.again)
+      ? Effect.zipRight(this.clock!.sleep(duration), this.again)
       : this.again
     if (!policy.logger && policy.onBackoff === undefined) return next
     const details = policy.onBackoff === undefined ? undefined : this.details(elapsed, input, true, duration)
@@ -213,5 +221,12 @@ export const execute = (
       run.attempt = build(run)
       return run.attempt
     })
-  return policy.runtime ? Effect.flatMap(readRuntime(policy), start) : start(policy)
+  if (policy.runtime) return Effect.flatMap(readRuntime(policy), start)
+  if (policy.timed) return start(policy)
+  // nothing needs the start time: the clock is looked up on the first retry, if any
+  return Effect.suspend(() => {
+    const run = new Run(policy, kind, target, args, undefined, policy)
+    run.attempt = build(run)
+    return run.attempt
+  })
 }
