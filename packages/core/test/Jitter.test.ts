@@ -1,7 +1,6 @@
 import { InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import {
-  Clock,
   Duration,
   Effect,
   Exit,
@@ -9,20 +8,13 @@ import {
   Fiber,
   Random,
   Schedule,
-  ScheduleDecision,
-  ScheduleIntervals,
   TestClock
 } from "effect"
+import { firstBad, gaps, MAX, NANO, retryTimeline, seededMillis, steps } from "./schedule-helpers.js"
 
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-
-/** Effect's timer limit; no wait of ours may exceed it. */
-const MAX = 2 ** 31 - 1
-
-/** One nanosecond, in milliseconds: the resolution of a Duration. */
-const NANO = 1e-6
 
 /** `n` draws of `jitter` for a wait of `waitMs`, under a seeded Random, in milliseconds. */
 const samples = (jitter: Jitter.Jitter, waitMs: number, n: number, seed: unknown): Array<number> =>
@@ -30,62 +22,8 @@ const samples = (jitter: Jitter.Jitter, waitMs: number, n: number, seed: unknown
     Effect.replicateEffect(jitter(Duration.millis(waitMs)), n).pipe(Effect.withRandom(Random.make(seed)))
   ).map(Duration.toMillis)
 
-/** The first `n` delays of a schedule under a seeded Random, in milliseconds. */
-const seededDelays = (schedule: Schedule.Schedule<unknown, unknown>, n: number, seed: unknown): Array<number> =>
-  Effect.runSync(Wait.delays(schedule, n).pipe(Effect.withRandom(Random.make(seed)))).map(Duration.toMillis)
-
 const mean = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0) / xs.length
 
-/**
- * The first element failing `ok` (with its index), or undefined: one assertion that
- * still checks every element, and names the offender when it fails.
- */
-const firstBad = <A>(xs: ReadonlyArray<A>, ok: (x: A, i: number) => boolean) => {
-  const index = xs.findIndex((x, i) => !ok(x, i))
-  return index === -1 ? undefined : { index, value: xs[index] }
-}
-
-/** Steps a schedule by hand, returning each output with the delay it chose (ms). */
-const steps = <Out, In>(schedule: Schedule.Schedule<Out, In>, n: number, input: In) =>
-  Effect.gen(function*() {
-    let state = schedule.initial
-    let now = 0
-    const out: Array<{ readonly output: Out; readonly delay: number }> = []
-    for (let i = 0; i < n; i++) {
-      const [next, output, decision] = yield* schedule.step(now, input, state)
-      if (ScheduleDecision.isDone(decision)) break
-      const start = ScheduleIntervals.start(decision.intervals)
-      out.push({ output, delay: start - now })
-      state = next
-      now = start
-    }
-    return out
-  })
-
-/**
- * Runs `attempt` under plain `Effect.retry(schedule)` on the TestClock, advancing it by
- * `total`, and returns the virtual time (ms) of every call and the run's exit.
- */
-const retryTimeline = <E>(
-  schedule: Schedule.Schedule<unknown, E>,
-  attempt: (call: number) => Effect.Effect<string, E>,
-  total: Duration.DurationInput
-) =>
-  Effect.gen(function*() {
-    const times: Array<number> = []
-    const call = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      times.push(now)
-      return attempt(times.length)
-    })
-    const fiber = yield* Effect.fork(Effect.exit(Effect.retry(call, schedule)))
-    yield* TestClock.adjust(total)
-    const exit = yield* Fiber.join(fiber)
-    return { times, exit }
-  })
-
-const gaps = (times: ReadonlyArray<number>): Array<number> => times.slice(1).map((t, i) => t - times[i]!)
-
-/** A deterministic jitter: twice the wait. Shows which delay a schedule really uses. */
 const double: Jitter.Jitter = (wait) => Effect.succeed(Duration.times(wait, 2))
 
 /** The band each jitter must stay in, for a wait of `w` ms (Durations round to the nanosecond). */
@@ -204,21 +142,21 @@ describe("Jitter.apply", () => {
   const tenSeconds = Wait.constant({ interval: "10 seconds" })
 
   it("jitters every delay of the schedule", () => {
-    const delays = seededDelays(Jitter.apply(tenSeconds, Jitter.full), 200, 3)
+    const delays = seededMillis(Jitter.apply(tenSeconds, Jitter.full), 200, 3)
     expect(delays).toHaveLength(200)
     expect(firstBad(delays, (d) => bands.full(10_000, d))).toBeUndefined()
     expect(new Set(delays).size).toBeGreaterThan(150)
   })
 
   it("draws exactly what the jitter draws for the same seed", () => {
-    const delays = seededDelays(Jitter.apply(tenSeconds, Jitter.equal), 20, 11)
+    const delays = seededMillis(Jitter.apply(tenSeconds, Jitter.equal), 20, 11)
     const expected = samples(Jitter.equal, 10_000, 20, 11)
     delays.forEach((d, i) => expect(d).toBeCloseTo(expected[i]!, 6))
   })
 
   it("is data-first and data-last", () => {
-    const first = seededDelays(Jitter.apply(Wait.expo(), Jitter.full), 8, 5)
-    const last = seededDelays(Wait.expo().pipe(Jitter.apply(Jitter.full)), 8, 5)
+    const first = seededMillis(Jitter.apply(Wait.expo(), Jitter.full), 8, 5)
+    const last = seededMillis(Wait.expo().pipe(Jitter.apply(Jitter.full)), 8, 5)
     expect(last).toEqual(first)
     expect(first).not.toEqual(Effect.runSync(Wait.delays(Wait.expo(), 8)).map(Duration.toMillis))
   })
@@ -242,18 +180,18 @@ describe("Jitter.apply", () => {
 
   it("Jitter.none leaves the delays as they were", () => {
     const policy = Wait.fibo({ unit: "300 millis" })
-    expect(seededDelays(Jitter.apply(policy, Jitter.none), 6, 1)).toEqual([300, 300, 600, 900, 1500, 2400])
+    expect(seededMillis(Jitter.apply(policy, Jitter.none), 6, 1)).toEqual([300, 300, 600, 900, 1500, 2400])
   })
 
   it("works on Effect's own schedules", () => {
-    const delays = seededDelays(Schedule.spaced("1 second").pipe(Jitter.apply(Jitter.equal)), 100, 8)
+    const delays = seededMillis(Schedule.spaced("1 second").pipe(Jitter.apply(Jitter.equal)), 100, 8)
     expect(delays).toHaveLength(100)
     expect(firstBad(delays, (d) => bands.equal(1000, d))).toBeUndefined()
     expect(new Set(delays).size).toBeGreaterThan(50)
   })
 
   it("preserves a finite list's end", () => {
-    const delays = seededDelays(
+    const delays = seededMillis(
       Jitter.apply(Wait.constant({ interval: ["1 second", "2 seconds", "3 seconds"] }), Jitter.full),
       10,
       6
@@ -263,16 +201,16 @@ describe("Jitter.apply", () => {
   })
 
   it("preserves the end of an intersection", () => {
-    expect(seededDelays(Wait.expo().pipe(Schedule.intersect(Schedule.recurs(2)), Jitter.apply(Jitter.full)), 10, 1))
+    expect(seededMillis(Wait.expo().pipe(Schedule.intersect(Schedule.recurs(2)), Jitter.apply(Jitter.full)), 10, 1))
       .toHaveLength(2)
   })
 
   it("never pushes a delay past the timer limit (a longer sleep would never wake)", () => {
     const atLimit = Wait.constant({ interval: MAX })
-    const delays = seededDelays(Jitter.apply(atLimit, Jitter.random), 50, 1)
+    const delays = seededMillis(Jitter.apply(atLimit, Jitter.random), 50, 1)
     expect(delays).toEqual(Array(50).fill(MAX))
     // below the limit, random still adds up to a second
-    const below = seededDelays(Jitter.apply(Wait.constant({ interval: MAX - 10_000 }), Jitter.random), 50, 1)
+    const below = seededMillis(Jitter.apply(Wait.constant({ interval: MAX - 10_000 }), Jitter.random), 50, 1)
     expect(firstBad(below, (d) => bands.random(MAX - 10_000, d))).toBeUndefined()
     expect(firstBad(below, (d) => d !== MAX - 10_000)).toBeUndefined()
   })
@@ -320,7 +258,7 @@ describe("Jitter.apply", () => {
     it.effect("sleeps what the seeded jitter draws", () =>
       Effect.gen(function*() {
         const policy = Jitter.apply(tenSeconds, Jitter.full)
-        const expected = seededDelays(policy, 5, 21)
+        const expected = seededMillis(policy, 5, 21)
         const { exit, times } = yield* retryTimeline(
           policy,
           (call) => call <= 5 ? Effect.fail("boom") : Effect.succeed("ok"),

@@ -2,7 +2,6 @@ import { InvalidOptionError, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
-  Clock,
   Duration,
   Effect,
   Exit,
@@ -11,17 +10,13 @@ import {
   Option,
   Random,
   Schedule,
-  ScheduleDecision,
-  ScheduleIntervals,
   TestClock
 } from "effect"
+import { firstBad, gaps, MAX, NANO, retryTimeline, seededMillis, steps } from "./schedule-helpers.js"
 
 // ---------------------------------------------------------------------------
 // helpers
 // ---------------------------------------------------------------------------
-
-/** Effect's timer limit; the library caps every wait here. */
-const MAX = 2 ** 31 - 1
 
 /** The first `n` waits of a strategy, in milliseconds (no sleeping). */
 const millis = <In>(wait: Schedule.Schedule<unknown, In>, n: number, inputs?: ReadonlyArray<In>): Array<number> =>
@@ -31,65 +26,8 @@ const millis = <In>(wait: Schedule.Schedule<unknown, In>, n: number, inputs?: Re
 const seconds = <In>(wait: Schedule.Schedule<unknown, In>, n: number, inputs?: ReadonlyArray<In>): Array<number> =>
   millis(wait, n, inputs).map((ms) => ms / 1000)
 
-/** The first `n` waits of a random strategy under a seeded `Random`, in milliseconds. */
-const seededMillis = (wait: Schedule.Schedule<unknown, unknown>, n: number, seed: unknown): Array<number> =>
-  Effect.runSync(Wait.delays(wait, n).pipe(Effect.withRandom(Random.make(seed)))).map(Duration.toMillis)
-
 /** What a millisecond value becomes as a Duration (Durations have nanosecond resolution). */
 const asDuration = (ms: number): number => Duration.toMillis(Duration.millis(ms))
-
-/** One nanosecond, in milliseconds: the resolution of a Duration. */
-const NANO = 1e-6
-
-/** Steps a schedule by hand, returning each output with the delay it chose (ms). */
-const steps = <Out, In>(schedule: Schedule.Schedule<Out, In>, n: number, input: In) =>
-  Effect.gen(function*() {
-    let state = schedule.initial
-    let now = 0
-    const out: Array<{ readonly output: Out; readonly delay: number }> = []
-    for (let i = 0; i < n; i++) {
-      const [next, output, decision] = yield* schedule.step(now, input, state)
-      if (ScheduleDecision.isDone(decision)) break
-      const start = ScheduleIntervals.start(decision.intervals)
-      out.push({ output, delay: start - now })
-      state = next
-      now = start
-    }
-    return out
-  })
-
-/**
- * Runs `attempt` under plain `Effect.retry(schedule)` on the TestClock, advancing it by
- * `total`, and returns the virtual time (ms) of every call and the run's exit.
- */
-const retryTimeline = <E>(
-  schedule: Schedule.Schedule<unknown, E>,
-  attempt: (call: number) => Effect.Effect<string, E>,
-  total: Duration.DurationInput
-) =>
-  Effect.gen(function*() {
-    const times: Array<number> = []
-    const call = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      times.push(now)
-      return attempt(times.length)
-    })
-    const fiber = yield* Effect.fork(Effect.exit(Effect.retry(call, schedule)))
-    yield* TestClock.adjust(total)
-    const exit = yield* Fiber.join(fiber)
-    return { times, exit }
-  })
-
-/** Differences between consecutive call times: the waits actually slept. */
-const gaps = (times: ReadonlyArray<number>): Array<number> => times.slice(1).map((t, i) => t - times[i]!)
-
-/**
- * The first element failing `ok` (with its index), or undefined: one assertion that
- * still checks every element, and names the offender when it fails.
- */
-const firstBad = <A>(xs: ReadonlyArray<A>, ok: (x: A, i: number) => boolean) => {
-  const index = xs.findIndex((x, i) => !ok(x, i))
-  return index === -1 ? undefined : { index, value: xs[index], previous: xs[index - 1] }
-}
 
 /** Calls `thunk`, which must throw an InvalidOptionError, and returns that error. */
 const thrown = (thunk: () => unknown): InvalidOptionError => {
