@@ -1,4 +1,4 @@
-import { Duration, Effect } from "effect"
+import { Effect } from "effect"
 import type { LogLevel } from "effect"
 import { describeOutcome } from "./describe.js"
 import type { AnyHandler } from "./options.js"
@@ -66,6 +66,3 @@ export const logGiveup = (
     "backoff.tries": tries,
     "backoff.elapsed": seconds(elapsed)
   }))
-
-/** @internal */
-export const millis = (ms: number): Duration.Duration => Duration.millis(ms)

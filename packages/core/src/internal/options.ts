@@ -71,12 +71,12 @@ const logLevel = (option: string, input: unknown, fallback: LogLevel.LogLevel): 
   throw invalid(option, input, "an Effect LogLevel (LogLevel.Info, LogLevel.Error, ...)")
 }
 
-/** @internal */
-export const isSchedule = (u: unknown): u is Schedule.Schedule<unknown, unknown, unknown> => Schedule.isSchedule(u)
+// Schedule.isSchedule narrows to Schedule<unknown, never, unknown>, which accepts no input
+const isAnySchedule = (u: unknown): u is Schedule.Schedule<unknown, unknown, unknown> => Schedule.isSchedule(u)
 
 /** @internal A static `wait` option: a Schedule (our strategies carry a pure fast path). */
 export const waitSchedule = (input: unknown) => {
-  if (!isSchedule(input)) {
+  if (!isAnySchedule(input)) {
     throw invalid("wait", input, "a wait strategy (a Schedule, e.g. Wait.expo()) or an Effect producing one")
   }
   return input
