@@ -21,7 +21,7 @@ const policy = {
   jitter: null,
   logger: false
 } as const
-const fetchConfigWithRetry = <E>(fetch: Effect.Effect<string, E>) => fetch.pipe(Backoff.onException(policy))
+const fetchConfigWithRetry = <E>(fetch: Effect.Effect<string, E>) => Backoff.onException(fetch, policy)
 
 // 1. TestClock
 const withTestClock = Effect.gen(function*() {

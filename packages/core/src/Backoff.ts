@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
+import type { NoExcessProperties } from "effect/Types"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
@@ -56,7 +57,18 @@ export interface BackoffDetails<A = unknown, E = unknown> extends BaseDetails {
 }
 
 /**
- * Details of giving up: the last `exception` (onException) or `value` (onPredicate).
+ * Why a run gave up: its `giveup` (or `while` / `until`) said so, `maxTries` or `maxTime`
+ * was reached, the wait strategy ran out (`"exhausted"`: a finite interval list, a
+ * schedule that ended), or the retry budget had no token left.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+
+/**
+ * Details of giving up: the last `exception` (onException) or `value` (onPredicate), and
+ * the `reason`.
  *
  * @since 0.1.0
  * @category models
@@ -64,6 +76,8 @@ export interface BackoffDetails<A = unknown, E = unknown> extends BaseDetails {
 export interface GiveupDetails<A = unknown, E = unknown> extends BaseDetails {
   readonly value?: A
   readonly exception?: E
+  /** @since 0.2.0 */
+  readonly reason: GiveupReason
 }
 
 /**
@@ -85,6 +99,15 @@ export type Details<A = unknown, E = unknown> = SuccessDetails<A> | BackoffDetai
 export type Handler<D, R = never> = (details: D) => void | PromiseLike<void> | Effect.Effect<void, never, R>
 
 /**
+ * A predicate option's answer: a boolean, an Effect of one, or a Promise of one (Effects
+ * and Promises are awaited; a failure or a rejection is a defect).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Verdict<R = any> = boolean | Effect.Effect<boolean, never, R> | PromiseLike<boolean>
+
+/**
  * One handler, or several run in array order.
  *
  * @since 0.1.0
@@ -100,34 +123,96 @@ export type Handlers<D, R = never> = Handler<D, R> | ReadonlyArray<Handler<D, R>
  */
 export type RuntimeOption<A> = A | Effect.Effect<A, any, any> | Config.Config<A>
 
-/**
- * Which failures `onException` retries: an error class (subclasses included), a `_tag`
- * string, a predicate or refinement, or an array of these.
- *
- * @since 0.1.0
- * @category models
- */
-export type ExceptionFilter<E = unknown> =
-  | string
-  | (abstract new(...args: any) => any)
-  | ((error: E) => boolean)
-  | ReadonlyArray<string | (abstract new(...args: any) => any) | ((error: E) => boolean)>
+type AnyClass = abstract new(...args: any) => any
+type IsAny<T> = 0 extends 1 & T ? true : false
+type TagsOf<E> = E extends { readonly _tag: infer T extends string } ? T : never
 
 /**
- * The options both retry forms share.
+ * The `_tag` strings an `exception` filter may name: the tags of the error type, or any
+ * string when the error type has none (e.g. `unknown`).
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type TagFilter<E> = IsAny<E> extends true ? string : [TagsOf<E>] extends [never] ? string : TagsOf<E>
+
+/**
+ * One entry of an `exception` filter.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type ExceptionFilterEntry<E = unknown> = TagFilter<E> | AnyClass | ((error: E) => Verdict)
+
+/**
+ * Which failures `onException` retries: an error class (subclasses included), a `_tag`
+ * string (one of the error type's tags), a predicate or refinement, or an array of these.
  *
  * @since 0.1.0
  * @category models
  */
-export interface CommonOptions<In, A, E> {
-  /** A wait strategy (default `Wait.expo()`), or an Effect producing one, read per run. */
-  readonly wait?: Schedule.Schedule<unknown, In, any> | Effect.Effect<Schedule.Schedule<unknown, In, any>, any, any> | undefined
-  /** Total calls, the first included (default unlimited). An integer >= 1 or Infinity. */
-  readonly maxTries?: RuntimeOption<number> | undefined
-  /** Time budget from the start of the first call (default unlimited). */
-  readonly maxTime?: RuntimeOption<Duration.DurationInput> | undefined
-  /** Default `Jitter.full`; `null` for none. */
-  readonly jitter?: Jitter | null | undefined
+export type ExceptionFilter<E = unknown> = ExceptionFilterEntry<E> | ReadonlyArray<ExceptionFilterEntry<E>>
+
+type NarrowTag<E, F extends string> = E extends { readonly _tag: infer T } ? (F extends T ? E : never) : never
+type NarrowOne<E, F> = F extends string ? (string extends F ? E : unknown extends E ? { readonly _tag: F } : NarrowTag<E, F>)
+  : F extends (error: any) => error is infer X ? X
+  : F extends abstract new(...args: any) => infer I
+    ? IsAny<I> extends true ? E : unknown extends E ? I : E extends any ? (E extends I ? E : I extends E ? I : never) : never
+  : E
+
+declare const NoFilterTypeId: unique symbol
+
+/**
+ * The `exception` filter's type when it is not inferred (absent, a predicate, or an array
+ * holding one): it lets the whole error type through.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export interface NoFilter {
+  readonly [NoFilterTypeId]: typeof NoFilterTypeId
+}
+
+/**
+ * The type of the `exception` option for an inferred filter `F`.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type FilterSlot<E, F> = { readonly exception?: ([F] extends [NoFilter] ? ExceptionFilter<E> : F) | undefined }
+
+/**
+ * The error type a filter lets through: a class narrows to its instances, a tag to that
+ * member of the union, a refinement to what it refines to, an array to the union.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type Narrow<E, F> = [F] extends [NoFilter] ? E
+  : IsAny<E> extends true ? E
+  : F extends ReadonlyArray<infer G> ? NarrowOne<E, G>
+  : NarrowOne<E, F>
+
+/**
+ * A compile error for a filter that no member of the error type can match.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type CheckFilter<E, F> = [F] extends [NoFilter] ? unknown
+  : [E] extends [never] ? unknown
+  : unknown extends E ? unknown
+  : [Narrow<E, F>] extends [never] ? { readonly exception: "no member of the error type matches this filter" }
+  : unknown
+
+/**
+ * The options of the loop itself, which every entry point takes: event handlers, the
+ * default log lines, the target's name and tracing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LoopOptions<A, E> {
   readonly onSuccess?: Handlers<SuccessDetails<A>, any> | undefined
   readonly onBackoff?: Handlers<BackoffDetails<A, E>, any> | undefined
   readonly onGiveup?: Handlers<GiveupDetails<A, E>, any> | undefined
@@ -144,16 +229,43 @@ export interface CommonOptions<In, A, E> {
 }
 
 /**
- * Options of `onException`.
+ * The options that build a policy, python-backoff's spelling: `Backoff.schedule(options)`
+ * turns them into the policy Schedule.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PolicyOptions<In> {
+  /** A wait strategy (default `Wait.expo()`), or an Effect producing one, read per run. */
+  readonly wait?: Schedule.Schedule<unknown, In, any> | Effect.Effect<Schedule.Schedule<unknown, In, any>, any, any> | undefined
+  /** Total calls, the first included (default unlimited). An integer >= 1 or Infinity. */
+  readonly maxTries?: RuntimeOption<number> | undefined
+  /** Time budget from the start of the first call (default unlimited). */
+  readonly maxTime?: RuntimeOption<Duration.DurationInput> | undefined
+  /** Default `Jitter.full` (unless `wait` already carries a jitter); `null` for none. */
+  readonly jitter?: Jitter | null | undefined
+}
+
+/**
+ * The options both python-style forms share.
  *
  * @since 0.1.0
  * @category models
  */
-export interface ExceptionOptions<E = any> extends CommonOptions<E, never, E> {
+export interface CommonOptions<In, A, E> extends PolicyOptions<In>, LoopOptions<A, E> {}
+
+/**
+ * Options of `onException`. `E` is the effect's error type; `EX` the part of it the
+ * `exception` filter lets through, which `giveup`, `wait` and the handlers see.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExceptionOptions<E = any, EX = E> extends CommonOptions<EX, never, EX> {
   /** Which failures are retried (default: every failure). */
   readonly exception?: ExceptionFilter<E> | undefined
   /** `true` gives up at once on this error. */
-  readonly giveup?: ((error: E) => boolean | Effect.Effect<boolean, never, any>) | undefined
+  readonly giveup?: ((error: EX) => Verdict) | undefined
   /** `false`: the result becomes `Option<A>`, `None` on giving up. Default `true`. */
   readonly raiseOnGiveup?: boolean | undefined
 }
@@ -166,7 +278,44 @@ export interface ExceptionOptions<E = any> extends CommonOptions<E, never, E> {
  */
 export interface PredicateOptions<A = any> extends CommonOptions<A, A, never> {
   /** `true` means run again (default: the value is falsy). */
-  readonly predicate?: ((value: A) => boolean | Effect.Effect<boolean, never, any>) | undefined
+  readonly predicate?: ((value: A) => Verdict) | undefined
+}
+
+/**
+ * Options of `Backoff.retry`: `Effect.retry`'s shape (`schedule`, `while`, `until`,
+ * `times`) plus the loop's handlers and logging. Nothing is added to the schedule: no
+ * default wait, no default jitter.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetryOptions<E> extends LoopOptions<never, E> {
+  /** The policy. `schedule` or `times` is required. */
+  readonly schedule?: Schedule.Schedule<any, E, any> | undefined
+  /** Retry while this holds; when it does not, give up on that error. */
+  readonly while?: ((error: E) => Verdict) | undefined
+  /** Retry until this holds; when it does, give up on that error. */
+  readonly until?: ((error: E) => Verdict) | undefined
+  /** At most this many retries (calls − 1). */
+  readonly times?: number | undefined
+}
+
+/**
+ * Options of `Backoff.repeat`: `Effect.repeat`'s shape plus the loop's handlers and
+ * logging. The run returns the last value (not the schedule's output).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RepeatOptions<A> extends LoopOptions<A, never> {
+  /** The policy. `schedule` or `times` is required. */
+  readonly schedule?: Schedule.Schedule<any, A, any> | undefined
+  /** Run again while this holds of the value. */
+  readonly while?: ((value: A) => Verdict) | undefined
+  /** Run again until this holds of the value. */
+  readonly until?: ((value: A) => Verdict) | undefined
+  /** At most this many repetitions (runs − 1). */
+  readonly times?: number | undefined
 }
 
 type RuntimeError<X> = X extends Effect.Effect<any, infer E, any> ? E | InvalidOptionError : never
@@ -202,63 +351,116 @@ export type OptionsContext<O> = { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[ke
 // the declared `any` of their handler and Effect types: that says nothing about services
 type NotAny<R> = 0 extends 1 & R ? never : R
 
-type ExceptionValue<A, O> = O extends { readonly raiseOnGiveup: false } ? Option.Option<A> : A
+/**
+ * `A`, or `Option<A>` with `raiseOnGiveup: false`, or either with a `boolean` not known
+ * at compile time.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type ExceptionValue<A, O> = O extends { readonly raiseOnGiveup: false } ? Option.Option<A>
+  : O extends { readonly raiseOnGiveup: true } ? A
+  : O extends { readonly raiseOnGiveup: boolean } ? A | Option.Option<A>
+  : A
 
 type Unwrap<Ret> = Ret extends Effect.Effect<infer A, any, any> ? A : Ret extends PromiseLike<infer A> ? A : Ret
 type ErrorOf<Ret> = Ret extends Effect.Effect<any, infer E, any> ? E : unknown
 type ContextOfResult<Ret> = Ret extends Effect.Effect<any, any, infer R> ? R : never
 
-/**
- * What applying `onException` to an Effect or a function gives.
- *
- * @since 0.1.0
- * @category type-level
- */
-export type ExceptionApplied<Self, O> = Self extends Effect.Effect<infer A, infer E, infer R>
-  ? Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
-  : Self extends (...args: infer Args) => infer Ret ? (
-      ...args: Args
-    ) => Effect.Effect<
-      ExceptionValue<Unwrap<Ret>, O>,
-      ErrorOf<Ret> | OptionsError<O>,
-      ContextOfResult<Ret> | OptionsContext<O>
-    >
-  : never
+declare const ApplierTypeId: unique symbol
 
 /**
- * What applying `onPredicate` to an Effect or a function gives.
+ * Marks what `onException(options)` and `onPredicate(options)` return. It is no Schedule
+ * and no options object, so `Effect.retry(task, Backoff.onException(...))` is a compile
+ * error instead of a retry without delay or end.
  *
- * @since 0.1.0
- * @category type-level
+ * @since 0.2.0
+ * @category models
  */
-export type PredicateApplied<Self, O> = Self extends Effect.Effect<infer A, infer E, infer R>
-  ? Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
-  : Self extends (...args: infer Args) => infer Ret ? (
-      ...args: Args
-    ) => Effect.Effect<Unwrap<Ret>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
-  : never
+export interface Applier {
+  readonly [ApplierTypeId]: "apply me to an effect: effect.pipe(Backoff.onException(options))"
+}
 
 /**
- * What `onException(options)` returns: applies the policy to an Effect (giving an Effect)
- * or to a function (giving a function with the same parameters). One generic signature,
- * so `pipe` infers through it.
+ * What `onException(options)` returns: applies the policy to an Effect. Typed from the
+ * effect it is applied to (as `Effect.retry({ while })` is), so in
+ * `effect.pipe(Backoff.onException({ giveup: (e) => ... }))` `e` is the effect's error;
+ * created apart from any effect, it applies to any Effect (its callbacks then see
+ * `unknown`). Apply it to a function with the data-first `Backoff.onException(fn, options)`.
  *
  * @since 0.1.0
  * @category models
  */
-export type ExceptionRetry<O> = <Self extends Effect.Effect<any, any, any> | ((...args: any) => any)>(
-  self: Self
-) => ExceptionApplied<Self, O>
+export type ExceptionRetry<E, O> = unknown extends E ? ExceptionRetryAny<O> : ExceptionRetryTyped<E, O>
 
 /**
- * What `onPredicate(options)` returns: applies the policy to an Effect or a function.
+ * `onException(options)` typed from the effect it is applied to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ExceptionRetryTyped<E, O> extends Applier {
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
+}
+
+/**
+ * `onException(options)` created apart from an effect: applies to any Effect.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ExceptionRetryAny<O> extends Applier {
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
+}
+
+/**
+ * What `onPredicate(options)` returns: applies the policy to an Effect, typed from it
+ * in the pipe form (see `ExceptionRetry`).
  *
  * @since 0.1.0
  * @category models
  */
-export type PredicateRepeat<O> = <Self extends Effect.Effect<any, any, any> | ((...args: any) => any)>(
-  self: Self
-) => PredicateApplied<Self, O>
+export type PredicateRepeat<A, O> = unknown extends A ? PredicateRepeatAny<O> : PredicateRepeatTyped<A, O>
+
+/**
+ * `onPredicate(options)` typed from the effect it is applied to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredicateRepeatTyped<A, O> extends Applier {
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
+}
+
+/**
+ * `onPredicate(options)` created apart from an effect: applies to any Effect.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredicateRepeatAny<O> extends Applier {
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
+}
+
+/**
+ * What `Backoff.retry(options)` and `Backoff.repeat(options)` return.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Retried<E, O> = unknown extends E
+  ? <A, E2, R>(self: Effect.Effect<A, E2, R>) => Effect.Effect<A, E2, R | OptionsContext<O>>
+  : <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | OptionsContext<O>>
+
+/**
+ * What `Backoff.repeat(options)` returns.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Repeated<A, O> = unknown extends A
+  ? <A2, E, R>(self: Effect.Effect<A2, E, R>) => Effect.Effect<A2, E, R | OptionsContext<O>>
+  : <E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | OptionsContext<O>>
 
 /**
  * Retries an effect (or a function) while it fails with a matching error, with a wait
@@ -266,12 +468,20 @@ export type PredicateRepeat<O> = <Self extends Effect.Effect<any, any, any> | ((
  *
  * **Details**
  *
- * After a failed attempt, in this order: `giveup(error)` → `tries == maxTries` →
- * `elapsed >= maxTime` → the strategy ends → onBackoff → sleep `min(jitter(wait),
- * maxTime − elapsed)` → the next attempt. Any of the first four runs onGiveup and fails
- * with the last error itself (or succeeds with `None` when `raiseOnGiveup: false`).
- * Errors the `exception` filter does not match pass through at once; defects and
- * interruption are never retried. Invalid options throw `InvalidOptionError` here.
+ * The options build a policy Schedule (`Backoff.schedule(options)`: the wait, jittered by
+ * `Jitter.full` unless told otherwise, then `maxTries` and `maxTime`); `exception` and
+ * `giveup` say which failures it retries; the library's one loop runs it. After a failed
+ * attempt, in this order: `giveup(error)` → `tries == maxTries` → `elapsed >= maxTime` →
+ * the strategy ends → onBackoff → sleep `min(jitter(wait), maxTime − elapsed)` → the next
+ * attempt. Any of the first four runs onGiveup and fails with the last error itself (or
+ * succeeds with `None` when `raiseOnGiveup: false`). Errors the `exception` filter does
+ * not match pass through at once; defects and interruption are never retried. Invalid
+ * options throw `InvalidOptionError` here.
+ *
+ * In the pipe form every callback is typed from the effect; `exception` narrows the error
+ * the callbacks see, and a tag or class that matches nothing is a compile error. Applied
+ * to a function (`Backoff.onException(fn, options)`), it gives a function with the same
+ * parameters (python's decorator).
  *
  * @example
  * ```ts
@@ -292,15 +502,34 @@ export type PredicateRepeat<O> = <Self extends Effect.Effect<any, any, any> | ((
  * @category retry
  */
 export const onException: {
-  (): ExceptionRetry<{}>
-  <const O extends ExceptionOptions>(options: O): ExceptionRetry<O>
-  <A, E, R, const O extends ExceptionOptions<NoInfer<E>>>(
+  <E>(): ExceptionRetry<E, {}>
+  <
+    E,
+    const F extends ExceptionFilter<E> | NoFilter = NoFilter,
+    const O extends NoExcessProperties<ExceptionOptions<E, Narrow<E, F>>, O> = ExceptionOptions<E, Narrow<E, F>>
+  >(options: O & FilterSlot<E, F> & CheckFilter<NoInfer<E>, F>): ExceptionRetry<E, O>
+  <
+    A,
+    E,
+    R,
+    const F extends ExceptionFilter<NoInfer<E>> | NoFilter = NoFilter,
+    const O extends NoExcessProperties<ExceptionOptions<NoInfer<E>, Narrow<NoInfer<E>, F>>, O> = ExceptionOptions<
+      NoInfer<E>,
+      Narrow<NoInfer<E>, F>
+    >
+  >(
     self: Effect.Effect<A, E, R>,
-    options: O
+    options: O & FilterSlot<NoInfer<E>, F> & CheckFilter<NoInfer<E>, F>
   ): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
-  <Args extends ReadonlyArray<any>, Ret, const O extends ExceptionOptions<ErrorOf<NoInfer<Ret>>>>(
+  <
+    Args extends ReadonlyArray<any>,
+    Ret,
+    const F extends ExceptionFilter<ErrorOf<NoInfer<Ret>>> | NoFilter = NoFilter,
+    const O extends NoExcessProperties<ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>>, O> =
+      ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>>
+  >(
     self: (...args: Args) => Ret,
-    options: O
+    options: O & FilterSlot<ErrorOf<NoInfer<Ret>>, F> & CheckFilter<ErrorOf<NoInfer<Ret>>, F>
   ): (
     ...args: Args
   ) => Effect.Effect<ExceptionValue<Unwrap<Ret>, O>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
@@ -317,7 +546,8 @@ export const onException: {
  * **Details**
  *
  * The loop is the one `onException` uses, fed the value instead of the error. Failures
- * pass through untouched. Useful for polling.
+ * pass through untouched. Useful for polling. In the pipe form `predicate` and the
+ * handlers are typed from the effect's value.
  *
  * @example
  * ```ts
@@ -325,27 +555,27 @@ export const onException: {
  * import { Effect } from "effect"
  *
  * let polls = 0
- * const readQueue = Effect.sync(() => ++polls < 4 ? [] : ["message"])
+ * const readQueue = Effect.sync((): ReadonlyArray<string> => ++polls < 4 ? [] : ["message"])
  *
- * const poll = Backoff.onPredicate({
+ * const polled = readQueue.pipe(Backoff.onPredicate({
  *   wait: Wait.fibo({ unit: "10 millis", maxValue: "50 millis" }),
- *   predicate: (xs: ReadonlyArray<string>) => xs.length === 0,
+ *   predicate: (xs) => xs.length === 0,
  *   jitter: null
- * })
- * Effect.runPromise(poll(readQueue)).then(console.log) // ["message"]
+ * }))
+ * Effect.runPromise(polled).then(console.log) // ["message"]
  * ```
  *
  * @since 0.1.0
  * @category repeat
  */
 export const onPredicate: {
-  (): PredicateRepeat<{}>
-  <const O extends PredicateOptions>(options: O): PredicateRepeat<O>
-  <A, E, R, const O extends PredicateOptions<NoInfer<A>>>(
+  <A>(): PredicateRepeat<A, {}>
+  <A, const O extends NoExcessProperties<PredicateOptions<A>, O>>(options: O): PredicateRepeat<A, O>
+  <A, E, R, const O extends NoExcessProperties<PredicateOptions<NoInfer<A>>, O>>(
     self: Effect.Effect<A, E, R>,
     options: O
   ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
-  <Args extends ReadonlyArray<any>, Ret, const O extends PredicateOptions<Unwrap<NoInfer<Ret>>>>(
+  <Args extends ReadonlyArray<any>, Ret, const O extends NoExcessProperties<PredicateOptions<Unwrap<NoInfer<Ret>>>, O>>(
     self: (...args: Args) => Ret,
     options: O
   ): (
@@ -355,6 +585,224 @@ export const onPredicate: {
   // dual by hand: the data-last form must validate and resolve its options now, once,
   // not each time the returned function is applied
   return arguments.length >= 2 ? internal.onPredicate(arguments[1])(arguments[0]) : internal.onPredicate(arguments[0])
+} as any
+
+/**
+ * The policy Schedule python-backoff's options build: the wait strategy (default
+ * `Wait.expo()`), jittered (default `Jitter.full`, unless the wait already carries a
+ * jitter), then `maxTries` and `maxTime`. The same Schedule `onException` and
+ * `onPredicate` run; usable with `Effect.retry`, `Effect.repeat`, `Stream.retry`.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Duration, Effect } from "effect"
+ *
+ * const policy = Backoff.schedule({ wait: Wait.expo(), jitter: null, maxTries: 4 })
+ * console.log(Effect.runSync(Wait.delays(policy, 10)).map(Duration.toSeconds)) // [1, 2, 4]
+ * ```
+ *
+ * @since 0.2.0
+ * @category policies
+ */
+export const schedule: <In = unknown, R = never>(options?: {
+  readonly wait?: Schedule.Schedule<unknown, In, R> | undefined
+  readonly maxTries?: number | undefined
+  readonly maxTime?: Duration.DurationInput | undefined
+  readonly jitter?: Jitter | null | undefined
+}) => Schedule.Schedule<Duration.Duration, In, R> = internal.schedule as any
+
+/**
+ * Ends the schedule after `n` calls in all, the first counted (python's `max_tries`):
+ * `n − 1` retries. `Infinity` means no limit; anything else below 1 or not an integer is
+ * an `InvalidOptionError`.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Duration, Effect } from "effect"
+ *
+ * const policy = Wait.constant({ interval: "1 second" }).pipe(Backoff.maxTries(3))
+ * console.log(Effect.runSync(Wait.delays(policy, 10)).map(Duration.toSeconds)) // [1, 1]
+ * ```
+ *
+ * @since 0.2.0
+ * @category policies
+ */
+export const maxTries: {
+  (n: number): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, n: number): Schedule.Schedule<Duration.Duration, In, R>
+} = internal.maxTries as any
+
+/**
+ * Python's `max_time`: the schedule ends once `d` has passed, and each delay is cut to
+ * what is left of it (a delay that lands exactly on `d` is followed by one more call).
+ *
+ * **Details**
+ *
+ * Under this library's loop (`Backoff.retry`, `onException`, ...) the budget counts from
+ * the start of the first call. Under Effect's own driver (`Effect.retry`) the schedule
+ * first runs after the first call, so there it counts from the end of the first call.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Duration, Effect } from "effect"
+ *
+ * const policy = Wait.expo().pipe(Backoff.maxTime("10 seconds"))
+ * console.log(Effect.runSync(Wait.delays(policy, 10)).map(Duration.toSeconds)) // [1, 2, 4, 3]
+ * ```
+ *
+ * @since 0.2.0
+ * @category policies
+ */
+export const maxTime: {
+  (d: Duration.DurationInput): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, d: Duration.DurationInput): Schedule.Schedule<Duration.Duration, In, R>
+} = internal.maxTime as any
+
+/**
+ * Where a tap's details carry the schedule's input under Effect's own driver:
+ * `"exception"` (the default, for `Effect.retry`) or `"value"` (for `Effect.repeat`).
+ * Under this library's loop the loop's own key is used.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface TapOptions {
+  readonly input?: "exception" | "value" | undefined
+}
+
+/**
+ * Runs `handler` with the details of each backoff of the schedule: `tries`, `elapsed`,
+ * the exact `wait` about to be slept (after jitter and the `maxTime` clamp) and the input.
+ * Under `Effect.retry` the target is `"effect"` and `args` is `[]`; under this library's
+ * loop they are the run's.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Duration, Effect } from "effect"
+ *
+ * const policy = Wait.expo({ factor: "10 millis" }).pipe(
+ *   Backoff.maxTries(3),
+ *   Backoff.tapBackoff((d) => console.log(`try ${d.tries} failed, waiting ${Duration.format(d.wait)}`))
+ * )
+ * Effect.runPromise(Effect.retry(Effect.fail("boom"), policy)).catch(() => {})
+ * ```
+ *
+ * @since 0.2.0
+ * @category policies
+ */
+export const tapBackoff: {
+  <In, R2 = never>(
+    handler: Handler<BackoffDetails<In, In>, R2>,
+    options?: TapOptions
+  ): <Out, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R | R2>
+  <Out, In, R, R2 = never>(
+    self: Schedule.Schedule<Out, In, R>,
+    handler: Handler<BackoffDetails<In, In>, R2>,
+    options?: TapOptions
+  ): Schedule.Schedule<Duration.Duration, In, R | R2>
+} = internal.tapBackoff as any
+
+/**
+ * Runs `handler` with the details of the give-up, when the schedule ends (its `reason`
+ * included: `"maxTries"`, `"maxTime"` or `"exhausted"`).
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * const policy = Wait.expo({ factor: "10 millis" }).pipe(
+ *   Backoff.maxTries(3),
+ *   Backoff.tapGiveup((d) => console.log(`gave up after ${d.tries} tries (${d.reason})`))
+ * )
+ * Effect.runPromise(Effect.retry(Effect.fail("boom"), policy)).catch(() => {})
+ * ```
+ *
+ * @since 0.2.0
+ * @category policies
+ */
+export const tapGiveup: {
+  <In, R2 = never>(
+    handler: Handler<GiveupDetails<In, In>, R2>,
+    options?: TapOptions
+  ): <Out, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R | R2>
+  <Out, In, R, R2 = never>(
+    self: Schedule.Schedule<Out, In, R>,
+    handler: Handler<GiveupDetails<In, In>, R2>,
+    options?: TapOptions
+  ): Schedule.Schedule<Duration.Duration, In, R | R2>
+} = internal.tapGiveup as any
+
+/**
+ * `Effect.retry` through this library's loop: any Schedule, with the success, backoff and
+ * give-up handlers, the default log lines, a target name and a span.
+ *
+ * **Details**
+ *
+ * `schedule` is run as it is: no default wait and no default jitter (build them into the
+ * policy). A policy built from `Wait`, `Jitter.apply` and this module's combinators is
+ * stepped as plain numbers (the fast path); one that went through an Effect combinator
+ * is stepped through `Schedule.step`, with the same result. `while` / `until` decide
+ * whether an error is retried (checked first, before the limits); `times` caps the
+ * retries. One of `schedule` and `times` is required.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Jitter, Wait } from "@effect-backoff/core"
+ * import { Data, Effect } from "effect"
+ *
+ * class HttpError extends Data.TaggedError("HttpError")<{ readonly status: number }> {}
+ *
+ * const policy = Wait.expo({ factor: "10 millis" }).pipe(Jitter.apply(Jitter.full), Backoff.maxTries(3))
+ * const request = Effect.fail(new HttpError({ status: 503 }))
+ * const retried = request.pipe(Backoff.retry({ schedule: policy, while: (e) => e.status >= 500, logger: false }))
+ * Effect.runPromiseExit(retried).then((exit) => console.log(exit._tag)) // Failure
+ * ```
+ *
+ * @since 0.2.0
+ * @category retry
+ */
+export const retry: {
+  <E, const O extends NoExcessProperties<RetryOptions<E>, O>>(options: O): Retried<E, O>
+  <A, E, R, const O extends NoExcessProperties<RetryOptions<NoInfer<E>>, O>>(
+    self: Effect.Effect<A, E, R>,
+    options: O
+  ): Effect.Effect<A, E, R | OptionsContext<O>>
+} = function(this: unknown) {
+  return arguments.length >= 2 ? internal.retry(arguments[1])(arguments[0]) : internal.retry(arguments[0])
+} as any
+
+/**
+ * `Effect.repeat` through this library's loop: runs the effect again while `while` holds
+ * of its value (or until `until` does), spaced by the schedule, and returns the last
+ * value; with the same handlers, log lines, target and span as `Backoff.retry`.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * let n = 0
+ * const poll = Effect.sync(() => ++n)
+ * const polled = poll.pipe(Backoff.repeat({ schedule: Wait.constant({ interval: "10 millis" }), until: (v) => v >= 3, logger: false }))
+ * Effect.runPromise(polled).then(console.log) // 3
+ * ```
+ *
+ * @since 0.2.0
+ * @category repeat
+ */
+export const repeat: {
+  <A, const O extends NoExcessProperties<RepeatOptions<A>, O>>(options: O): Repeated<A, O>
+  <A, E, R, const O extends NoExcessProperties<RepeatOptions<NoInfer<A>>, O>>(
+    self: Effect.Effect<A, E, R>,
+    options: O
+  ): Effect.Effect<A, E, R | OptionsContext<O>>
+} = function(this: unknown) {
+  return arguments.length >= 2 ? internal.repeat(arguments[1])(arguments[0]) : internal.repeat(arguments[0])
 } as any
 
 /**

@@ -51,9 +51,10 @@ describe("onException types", () => {
     const retried = Backoff.onException(getUrl, { maxTries: 3 })
     expectTypeOf(retried).parameters.toEqualTypeOf<[url: string, timeout: number]>()
     expectTypeOf(retried).returns.toEqualTypeOf<Effect.Effect<string, HttpError, Db>>()
-    const dataLast = Backoff.onException({ maxTries: 3 })(getUrl)
-    expectTypeOf(dataLast).parameters.toEqualTypeOf<[url: string, timeout: number]>()
-    expectTypeOf(dataLast).returns.toEqualTypeOf<Effect.Effect<string, HttpError, Db>>()
+    // the data-last form is typed from the Effect it is piped into (so its callbacks are
+    // typed); a function takes the data-first form, python's decorator
+    // @ts-expect-error the data-last form applies to Effects
+    Backoff.onException({ maxTries: 3 })(getUrl)
   })
 
   it("Promise-returning and plain-value functions give unknown errors", () => {

@@ -765,7 +765,7 @@ describe("InvalidOptionError", () => {
       if (Exit.isFailure(exit)) {
         expect(Cause.isDie(exit.cause)).toBe(true)
         expect(Option.isNone(Cause.failureOption(exit.cause))).toBe(true)
-        expectInvalid(Option.getOrUndefined(Cause.dieOption(exit.cause)), "runtime wait", value, shown)
+        expectInvalid(Option.getOrUndefined(Cause.dieOption(exit.cause)), "wait", value, shown)
       }
     })
 
@@ -784,7 +784,7 @@ describe("InvalidOptionError", () => {
         if (Exit.isFailure(exit)) {
           expect(Cause.isDie(exit.cause)).toBe(true)
           expect(Option.isNone(Cause.failureOption(exit.cause))).toBe(true)
-          expectInvalid(Option.getOrUndefined(Cause.dieOption(exit.cause)), "runtime wait", -5, "-5")
+          expectInvalid(Option.getOrUndefined(Cause.dieOption(exit.cause)), "wait", -5, "-5")
         }
       }))
   })

@@ -229,11 +229,11 @@ describe("Backoff.withMetrics", () => {
     Effect.gen(function*() {
       const name = unique("loadUser")
       const other = unique("loadTeam")
-      const policy = Backoff.onException(Backoff.withMetrics({ ...quiet, wait: Wait.constant(), maxTries: 2 }))
+      const options = Backoff.withMetrics({ ...quiet, wait: Wait.constant(), maxTries: 2 })
       const load = { [name]: (id: number) => Effect.fail(`no user ${id}`) }[name]!
       expect(load.name).toBe(name)
-      const loadUser = policy(load)
-      const loadTeam = policy((id: number) => Effect.fail(`no team ${id}`)).bind(null)
+      const loadUser = Backoff.onException(load, options)
+      const loadTeam = Backoff.onException((id: number) => Effect.fail(`no team ${id}`), options).bind(null)
       const loadTeamTagged = Backoff.onException(
         (id: number) => Effect.fail(`no team ${id}`),
         Backoff.withMetrics({ ...quiet, wait: Wait.constant(), maxTries: 4, target: other })

@@ -1,9 +1,62 @@
 import { Effect, Option } from "effect"
-import type { Kind, Run } from "./loop.js"
+import type { Schedule } from "effect"
+import { dual } from "effect/Function"
+import * as callbacks from "./callbacks.js"
+import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
-import type { Policy } from "./options.js"
-import { COMMON_KEYS, predicateOption, resolve } from "./options.js"
-import { invalid } from "./validate.js"
+import * as options from "./options.js"
+import * as plans from "./plan.js"
+import { durationMillis, invalid, maxTriesValue } from "./validate.js"
+
+// ---------------------------------------------------------------------------
+// Schedule combinators: a policy as one Schedule
+// ---------------------------------------------------------------------------
+
+const scheduleArg = (name: string, self: unknown): Schedule.Schedule<unknown, any, any> => {
+  if (!plans.isAnySchedule(self)) throw invalid(`${name} schedule`, self, "a Schedule (e.g. Wait.expo())")
+  return self
+}
+
+/** @internal `Backoff.maxTries(n)`: `n` calls in all, the first counted. */
+export const maxTries = dual(2, (self: Schedule.Schedule<unknown, any, any>, n: number) => {
+  const schedule = scheduleArg("maxTries", self)
+  return plans.toSchedule(plans.withMaxTries(schedule, maxTriesValue(n)))
+})
+
+/** @internal `Backoff.maxTime(d)`: python's `max_time`, the schedule ends once the budget is spent, each delay clamped. */
+export const maxTime = dual(2, (self: Schedule.Schedule<unknown, any, any>, d: unknown) => {
+  const schedule = scheduleArg("maxTime", self)
+  return plans.toSchedule(plans.withMaxTime(schedule, durationMillis("maxTime", d, true)))
+})
+
+const tapOptions = (name: string, o: unknown): "exception" | "value" => {
+  const r = options.record(o, ["input"])
+  if (r.input === undefined) return "exception"
+  if (r.input !== "exception" && r.input !== "value") throw invalid(`${name}.input`, r.input, "\"exception\" or \"value\"")
+  return r.input
+}
+
+const tap = (event: "onBackoff" | "onGiveup", name: string) =>
+  dual(
+    (args) => plans.isAnySchedule(args[0]),
+    (self: Schedule.Schedule<unknown, any, any>, handler: unknown, o?: unknown) => {
+      if (typeof handler !== "function") {
+        throw invalid(name, handler, "a function (details) => void | Promise<void> | Effect<void>")
+      }
+      const key = tapOptions(name, o)
+      return plans.toSchedule(plans.withTap(self, event, { handler: handler as callbacks.AnyHandler, key }))
+    }
+  )
+
+/** @internal */
+export const tapBackoff = tap("onBackoff", "tapBackoff")
+
+/** @internal */
+export const tapGiveup = tap("onGiveup", "tapGiveup")
+
+// ---------------------------------------------------------------------------
+// Applying a policy to an Effect or a function
+// ---------------------------------------------------------------------------
 
 const isClass = (f: Function): boolean =>
   f.prototype !== undefined && (f.prototype === Error.prototype || Error.prototype.isPrototypeOf(f.prototype))
@@ -11,71 +64,103 @@ const isClass = (f: Function): boolean =>
 /**
  * @internal The `exception` filter: an error class (instanceof, subclasses included), a
  * `_tag` string, a predicate, or an array of these. `undefined` matches every failure.
+ * A predicate may answer with a boolean, an Effect or a Promise of one.
  */
-export const exceptionMatcher = (input: unknown, option = "exception"): ((e: unknown) => boolean) | undefined => {
+export const exceptionMatcher = (
+  input: unknown,
+  option = "exception"
+): ((e: unknown) => boolean | Effect.Effect<boolean, never, unknown>) | undefined => {
   if (input === undefined) return undefined
   if (typeof input === "string") {
     return (e) => typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === input
   }
   if (typeof input === "function") {
     if (isClass(input)) return (e) => e instanceof (input as Function)
-    return (e) => Boolean((input as (e: unknown) => unknown)(e))
+    return (e) => callbacks.verdict(input as callbacks.AnyPredicate, e)
   }
   if (Array.isArray(input)) {
     if (input.length === 0) throw invalid(option, input, "an error class, a _tag string, a predicate, or a non-empty array of these")
     const matchers = input.map((x, i) => exceptionMatcher(x, `${option}[${i}]`)!)
-    return (e) => matchers.some((m) => m(e))
+    return (e) => anyOf(matchers, 0, e)
   }
   throw invalid(option, input, "an error class, a _tag string, a predicate, or an array of these")
 }
 
-const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
-  u !== null && (typeof u === "object" || typeof u === "function") && typeof (u as PromiseLike<unknown>).then === "function"
+const anyOf = (
+  matchers: ReadonlyArray<(e: unknown) => boolean | Effect.Effect<boolean, never, unknown>>,
+  i: number,
+  e: unknown
+): boolean | Effect.Effect<boolean, never, unknown> => {
+  for (; i < matchers.length; i++) {
+    const answer = matchers[i]!(e)
+    if (answer === true) return true
+    if (answer !== false) {
+      const rest = i + 1
+      return Effect.flatMap(answer, (yes) => {
+        if (yes) return Effect.succeed(true)
+        const more = anyOf(matchers, rest, e)
+        return typeof more === "boolean" ? Effect.succeed(more) : more
+      })
+    }
+  }
+  return false
+}
+
+// In JavaScript these mean a bug in the caller (an unbound method, a typo), never a
+// transient condition: thrown synchronously, they are defects, not retried
+const isProgrammingError = (e: unknown): boolean => e instanceof TypeError || e instanceof ReferenceError
 
 /**
  * @internal One call of a wrapped function as an Effect: an Effect it returns runs as it
  * is; a throw, or a Promise's rejection, is a retryable failure carrying the thrown value.
+ * A synchronous `TypeError` or `ReferenceError` (an unbound method such as
+ * `onException(client.get, ...)`, a typo) is a bug, not a failure: a defect, never
+ * retried and never typed as the function's error.
  */
-const callTarget = (f: Function, args: ReadonlyArray<unknown>): Effect.Effect<unknown, unknown, unknown> =>
-  Effect.suspend(() => {
+const callTarget = (f: Function, args: ReadonlyArray<unknown>) =>
+  Effect.suspend((): Effect.Effect<unknown, unknown, unknown> => {
     let result: unknown
     try {
       result = f(...args)
     } catch (e) {
-      return Effect.fail(e)
+      return isProgrammingError(e) ? Effect.die(e) : Effect.fail(e)
     }
     if (Effect.isEffect(result)) return result
-    if (isPromiseLike(result)) {
+    if (callbacks.isPromiseLike(result)) {
       return Effect.tryPromise({ try: () => result as PromiseLike<unknown>, catch: (e) => e })
     }
     return Effect.succeed(result)
   })
 
-/** @internal The run in a span named after the target, when the policy asks for one. */
-export const traced = <A, E, R>(policy: Policy, target: string, run: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  policy.span === undefined
+/** @internal The run in a span named after the target, when the options ask for one. */
+export const traced = <A, E, R>(
+  loop: LoopOptions,
+  target: string,
+  run: Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> =>
+  loop.span === undefined
     ? run
-    : Effect.withSpan(run, policy.span === true ? target : policy.span, { attributes: { "backoff.target": target } })
+    : Effect.withSpan(run, loop.span === true ? target : loop.span, { attributes: { "backoff.target": target } })
 
 /**
- * @internal Applies a policy to an Effect (giving an Effect) or to a function (giving a
+ * @internal Applies a loop to an Effect (giving an Effect) or to a function (giving a
  * function with the same parameters, target = its name, args = the call's arguments).
  */
 export const applyTo = (
   self: unknown,
-  policy: Policy,
-  kind: Kind,
+  loop: LoopOptions,
+  mode: RetryMode,
   build: (run: Run, self: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
 ): any => {
   if (Effect.isEffect(self)) {
-    const target = policy.target ?? "effect"
-    return traced(policy, target, execute(policy, kind, target, [], (run) => build(run, self)))
+    const target = loop.target ?? "effect"
+    return traced(loop, target, execute(loop, mode, target, [], (run) => build(run, self)))
   }
   if (typeof self === "function") {
-    const target = policy.target ?? (self.name || "effect")
+    const target = loop.target ?? (self.name || "effect")
     const wrapped = (...args: Array<unknown>) => {
       const call = callTarget(self, args)
-      return traced(policy, target, execute(policy, kind, target, args, (run) => build(run, call)))
+      return traced(loop, target, execute(loop, mode, target, args, (run) => build(run, call)))
     }
     // keep the name, so a policy stacked on this function still reports the original target
     return Object.defineProperty(wrapped, "name", { value: target })
@@ -83,27 +168,26 @@ export const applyTo = (
   throw invalid("self", self, "an Effect or a function returning an Effect, a Promise or a value")
 }
 
-const EXCEPTION_KEYS = [...COMMON_KEYS, "exception", "giveup", "raiseOnGiveup"]
-
 const raise = (e: unknown) => Effect.fail(e)
 const none = () => Effect.succeedNone
 const exceptionKey = () => "exception" as const
+const valueKey = () => "value" as const
 
-/** @internal Resolves the options once and returns the function that applies them. */
-export const onException = (options: unknown): (self: unknown) => any => {
-  const o = (options ?? {}) as Record<string, unknown>
-  const policy: Policy = { ...resolve(options, EXCEPTION_KEYS), giveup: predicateOption("giveup", o.giveup) }
-  const matches = exceptionMatcher(o.exception)
-  if (o.raiseOnGiveup !== undefined && typeof o.raiseOnGiveup !== "boolean") {
-    throw invalid("raiseOnGiveup", o.raiseOnGiveup, "a boolean")
-  }
-  const optional = o.raiseOnGiveup === false
-  const kind: Kind = { key: exceptionKey, finish: optional ? none : raise }
-  const hasSuccessHandlers = policy.onSuccess !== undefined
-  const build = (run: Run, effect: Effect.Effect<any, any, any>) => {
+const retryMode: RetryMode = { key: exceptionKey, finish: raise }
+const optionalMode: RetryMode = { key: exceptionKey, finish: none }
+const repeatMode: RetryMode = { key: valueKey, finish: Effect.succeed }
+
+/** @internal The attempt of a retrying run: matching failures go to the loop; the rest pass through. */
+const retrying = (
+  loop: LoopOptions,
+  matches: ((e: unknown) => boolean | Effect.Effect<boolean, never, unknown>) | undefined,
+  optional: boolean
+) => {
+  const hasSuccessHandlers = loop.onSuccess !== undefined
+  return (run: Run, effect: Effect.Effect<any, any, any>) => {
     const onFailure = matches === undefined
       ? (e: unknown) => run.retry(e)
-      : (e: unknown) => matches(e) ? run.retry(e) : Effect.fail(e)
+      : (e: unknown) => callbacks.whenVerdict(matches(e), (yes) => yes ? run.retry(e) : Effect.fail(e))
     if (!hasSuccessHandlers && !optional) return Effect.catchAll(effect, onFailure)
     return Effect.matchEffect(effect, {
       onFailure,
@@ -113,29 +197,143 @@ export const onException = (options: unknown): (self: unknown) => any => {
       }
     })
   }
-  return (self) => applyTo(self, policy, kind, build)
 }
 
-const PREDICATE_KEYS = [...COMMON_KEYS, "predicate"]
-const valueKey = () => "value" as const
+/** @internal The attempt of a repeating run: values the predicate accepts go to the loop again. */
+const repeating = (loop: LoopOptions, again: callbacks.AnyPredicate | undefined) => {
+  const hasSuccessHandlers = loop.onSuccess !== undefined
+  return (run: Run, effect: Effect.Effect<any, any, any>) => {
+    const done = (a: unknown) => hasSuccessHandlers ? Effect.as(run.succeed(a, true), a) : Effect.succeed(a)
+    if (again === undefined) return Effect.flatMap(effect, (a) => run.retry(a))
+    return Effect.flatMap(
+      effect,
+      (a) => callbacks.whenVerdict(callbacks.verdict(again, a), (yes) => yes ? run.retry(a) : done(a))
+    )
+  }
+}
+
+// ---------------------------------------------------------------------------
+// python-backoff's spelling: onException / onPredicate / schedule
+// ---------------------------------------------------------------------------
+
+const EXCEPTION_KEYS = [...options.COMMON_KEYS, "exception", "giveup", "raiseOnGiveup"]
+const PREDICATE_KEYS = [...options.COMMON_KEYS, "predicate"]
 const falsy = (a: unknown) => !a
 
 /** @internal Resolves the options once and returns the function that applies them. */
-export const onPredicate = (options: unknown): (self: unknown) => any => {
-  const o = (options ?? {}) as Record<string, unknown>
-  const policy = resolve(options, PREDICATE_KEYS)
-  const predicate = predicateOption("predicate", o.predicate) ?? falsy
-  const kind: Kind = { key: valueKey, finish: Effect.succeed }
-  const hasSuccessHandlers = policy.onSuccess !== undefined
-  const build = (run: Run, effect: Effect.Effect<any, any, any>) => {
-    const done = (a: unknown) => hasSuccessHandlers ? Effect.as(run.succeed(a, true), a) : Effect.succeed(a)
-    return Effect.flatMap(effect, (a) => {
-      const verdict = predicate(a)
-      if (Effect.isEffect(verdict)) {
-        return Effect.flatMap(Effect.orDie(verdict as Effect.Effect<boolean>), (retry) => retry ? run.retry(a) : done(a))
-      }
-      return verdict ? run.retry(a) : done(a)
-    })
+export const onException = (input: unknown): (self: unknown) => any => {
+  const o = options.record(input, EXCEPTION_KEYS)
+  const loop = options.loopOptions(o, options.policyOptions(o), options.predicateOption("giveup", o.giveup))
+  const matches = exceptionMatcher(o.exception)
+  if (o.raiseOnGiveup !== undefined && typeof o.raiseOnGiveup !== "boolean") {
+    throw invalid("raiseOnGiveup", o.raiseOnGiveup, "a boolean")
   }
-  return (self) => applyTo(self, policy, kind, build)
+  const optional = o.raiseOnGiveup === false
+  const build = retrying(loop, matches, optional)
+  const mode = optional ? optionalMode : retryMode
+  return (self) => applyTo(self, loop, mode, build)
+}
+
+/** @internal Resolves the options once and returns the function that applies them. */
+export const onPredicate = (input: unknown): (self: unknown) => any => {
+  const o = options.record(input, PREDICATE_KEYS)
+  const loop = options.loopOptions(o, options.policyOptions(o), undefined)
+  const build = repeating(loop, options.predicateOption("predicate", o.predicate) ?? falsy)
+  return (self) => applyTo(self, loop, repeatMode, build)
+}
+
+/** @internal `Backoff.schedule(options)`: the policy python-backoff's options build. */
+export const schedule = (input: unknown): Schedule.Schedule<unknown, any, any> => {
+  const o = options.record(input, options.POLICY_KEYS)
+  const policy = options.policyOptions(o)
+  if (policy.schedule === undefined) {
+    throw invalid(
+      "options",
+      input,
+      "static values: a policy Schedule is built once, so wait, maxTries and maxTime cannot be Effects or Configs here"
+    )
+  }
+  return policy.schedule
+}
+
+// ---------------------------------------------------------------------------
+// Effect's spelling: Backoff.retry / Backoff.repeat with any Schedule
+// ---------------------------------------------------------------------------
+
+const SCHEDULE_KEYS = [...options.LOOP_KEYS, "schedule", "while", "until", "times"]
+
+/**
+ * @internal The policy of `{ schedule, times }`: the schedule as it is (no default jitter,
+ * no default wait), `times` more runs at most. One of the two is required: with neither,
+ * the loop would run again at once and forever.
+ */
+const schedulePlan = (o: Record<string, unknown>): plans.Plan => {
+  if (o.schedule === undefined && o.times === undefined) {
+    throw invalid(
+      "schedule",
+      undefined,
+      "a Schedule (e.g. Wait.expo().pipe(Backoff.maxTries(5))) or a `times` limit: without either, it would retry at once, forever"
+    )
+  }
+  let policy: Schedule.Schedule<unknown, any, any> | undefined
+  if (o.schedule !== undefined) {
+    if (!plans.isAnySchedule(o.schedule)) throw invalid("schedule", o.schedule, "a Schedule (e.g. Wait.expo())")
+    policy = o.schedule
+  }
+  if (o.times !== undefined) {
+    if (typeof o.times !== "number" || !(Number.isInteger(o.times) || o.times === Infinity) || o.times < 0) {
+      throw invalid("times", o.times, "an integer >= 0")
+    }
+    const times = o.times
+    policy = policy === undefined
+      ? plans.toSchedule({ ...plans.fromStrategy(immediately), maxTries: times + 1 })
+      : plans.toSchedule(plans.withMaxTries(policy, times + 1))
+  }
+  return plans.fromSchedule(policy!)
+}
+
+// `times` alone: the next run at once, as Effect.retry({ times }) does
+const immediately: plans.Strategy = { next: () => ZERO }
+const ZERO: plans.Step = { wait: 0 }
+
+const not = (p: callbacks.AnyPredicate): callbacks.AnyPredicate => (input) => {
+  const answer = callbacks.verdict(p, input)
+  return typeof answer === "boolean" ? !answer : Effect.map(answer, (yes) => !yes)
+}
+
+const either = (a: callbacks.AnyPredicate, b: callbacks.AnyPredicate): callbacks.AnyPredicate => (input) => {
+  const first = callbacks.verdict(a, input)
+  if (first === true) return true
+  if (first === false) return callbacks.verdict(b, input)
+  return Effect.flatMap(first, (yes) => {
+    if (yes) return Effect.succeed(true)
+    const second = callbacks.verdict(b, input)
+    return typeof second === "boolean" ? Effect.succeed(second) : second
+  })
+}
+
+const scheduleLoop = (input: unknown, keys: ReadonlyArray<string>, stopOn: "retry" | "repeat") => {
+  const o = options.record(input, keys)
+  const plan = schedulePlan(o)
+  const whileP = options.predicateOption("while", o.while)
+  const untilP = options.predicateOption("until", o.until)
+  // retry: `while` false or `until` true gives up on that error (handlers run, reason "giveup")
+  // repeat: they decide whether to run again; a value that stops the repeat is the result
+  const stop = whileP === undefined ? untilP : untilP === undefined ? not(whileP) : either(not(whileP), untilP)
+  const loop = options.loopOptions(o, { plan, runtime: undefined }, stopOn === "retry" ? stop : undefined)
+  return { loop, again: stop === undefined ? undefined : not(stop) }
+}
+
+/** @internal `Backoff.retry(self, options)`. */
+export const retry = (input: unknown): (self: unknown) => any => {
+  const { loop } = scheduleLoop(input, SCHEDULE_KEYS, "retry")
+  const build = retrying(loop, undefined, false)
+  return (self) => applyTo(self, loop, retryMode, build)
+}
+
+/** @internal `Backoff.repeat(self, options)`. */
+export const repeat = (input: unknown): (self: unknown) => any => {
+  const { again, loop } = scheduleLoop(input, SCHEDULE_KEYS, "repeat")
+  const build = repeating(loop, again)
+  return (self) => applyTo(self, loop, repeatMode, build)
 }

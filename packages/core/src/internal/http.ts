@@ -17,10 +17,10 @@ import {
   Stream
 } from "effect"
 import { traced } from "./backoff.js"
-import type { Kind, Run } from "./loop.js"
+import * as callbacks from "./callbacks.js"
+import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
-import type { Policy } from "./options.js"
-import { COMMON_KEYS, predicateOption, resolve } from "./options.js"
+import * as options from "./options.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
 // ---------------------------------------------------------------------------
@@ -217,20 +217,20 @@ const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect
 // retryTransient
 // ---------------------------------------------------------------------------
 
-const HTTP_KEYS = [...COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn"]
+const HTTP_KEYS = [...options.COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn"]
 
 /** @internal */
 export const isHttpClient = (u: unknown): u is HttpClient.HttpClient =>
   typeof u === "object" && u !== null && HttpClient.TypeId in u
 
-interface Settings {
-  readonly policy: Policy
-  readonly kind: Kind
-  readonly retryOn: (response: HttpClientResponse.HttpClientResponse) => boolean
+interface TransientOptions {
+  readonly loop: LoopOptions
+  readonly mode: RetryMode
+  readonly retryOn: (response: HttpClientResponse.HttpClientResponse) => boolean | Effect.Effect<boolean, never, unknown>
   readonly retryNonIdempotent: boolean
 }
 
-const makeKind = (maxRetryAfter: number): Kind => ({
+const makeMode = (maxRetryAfter: number): RetryMode => ({
   key: (input) => isResponse(input) ? "value" : "exception",
   // giving up on a response returns it; on an error fails with the last error itself
   finish: (input) => isResponse(input) ? Effect.succeed(input) : Effect.fail(input),
@@ -246,24 +246,28 @@ const makeKind = (maxRetryAfter: number): Kind => ({
 })
 
 /** @internal Validates the options once; the result applies them to a client. */
-export const resolveTransient = (options: unknown): Settings => {
-  const o = (options ?? {}) as Record<string, unknown>
-  const policy: Policy = { ...resolve(options, HTTP_KEYS), giveup: predicateOption("giveup", o.giveup) }
+export const resolveTransient = (input: unknown): TransientOptions => {
+  const o = options.record(input, HTTP_KEYS)
+  const loop = options.loopOptions(o, options.policyOptions(o), options.predicateOption("giveup", o.giveup))
   if (o.retryNonIdempotent !== undefined && typeof o.retryNonIdempotent !== "boolean") {
     throw invalid("retryNonIdempotent", o.retryNonIdempotent, "a boolean")
   }
   if (o.retryOn !== undefined && typeof o.retryOn !== "function") {
     throw invalid("retryOn", o.retryOn, "a function (response) => boolean")
   }
+  const retryOn = o.retryOn as callbacks.AnyPredicate | undefined
   return {
-    policy,
-    kind: makeKind(maxRetryAfterOption(o.maxRetryAfter)),
-    retryOn: (o.retryOn as Settings["retryOn"] | undefined) ?? isTransientResponse,
+    loop,
+    mode: makeMode(maxRetryAfterOption(o.maxRetryAfter)),
+    retryOn: retryOn === undefined ? isTransientResponse : (response) => callbacks.verdict(retryOn, response),
     retryNonIdempotent: o.retryNonIdempotent === true
   }
 }
 
-const isRetriedError = (error: unknown, retryOn: Settings["retryOn"]): boolean => {
+const isRetriedError = (
+  error: unknown,
+  retryOn: TransientOptions["retryOn"]
+): boolean | Effect.Effect<boolean, never, unknown> => {
   if (Cause.isTimeoutException(error)) return true
   if (!HttpClientError.isHttpClientError(error)) return false
   if (error._tag === "RequestError") return error.reason === "Transport"
@@ -277,26 +281,28 @@ const isRetriedError = (error: unknown, retryOn: Settings["retryOn"]): boolean =
 const attempt = (
   run: Run,
   send: Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown>,
-  settings: Settings
+  settings: TransientOptions
 ): Effect.Effect<any, any, any> => {
   const { retryOn } = settings
-  const hasSuccessHandlers = settings.policy.onSuccess !== undefined
+  const hasSuccessHandlers = settings.loop.onSuccess !== undefined
   // the response being retried: its body is released just before the next attempt, so
   // the response returned on giving up is never touched
   let pending: HttpClientResponse.HttpClientResponse | undefined
   const classified = Effect.matchEffect(send, {
-    onFailure: (error) => {
-      if (!isRetriedError(error, retryOn)) return Effect.fail(error)
-      pending = responseOf(error)
-      return run.retry(error)
-    },
-    onSuccess: (response) => {
-      if (retryOn(response)) {
-        pending = response
-        return run.retry(response)
-      }
-      return hasSuccessHandlers ? Effect.as(run.succeed(response, true), response) : Effect.succeed(response)
-    }
+    onFailure: (error) =>
+      callbacks.whenVerdict(isRetriedError(error, retryOn), (retried) => {
+        if (!retried) return Effect.fail(error)
+        pending = responseOf(error)
+        return run.retry(error)
+      }),
+    onSuccess: (response) =>
+      callbacks.whenVerdict(retryOn(response), (retried) => {
+        if (retried) {
+          pending = response
+          return run.retry(response)
+        }
+        return hasSuccessHandlers ? Effect.as(run.succeed(response, true), response) : Effect.succeed(response)
+      })
   })
   return Effect.suspend(() => {
     if (pending === undefined) return classified
@@ -307,12 +313,12 @@ const attempt = (
 }
 
 /** @internal `retryTransient(options)(client)` with resolved settings. */
-export const retryTransient = (settings: Settings) => (self: HttpClient.HttpClient.With<any, any>): any => {
+export const retryTransient = (settings: TransientOptions) => (self: HttpClient.HttpClient.With<any, any>): any => {
   if (!isHttpClient(self)) throw invalid("self", self, "an HttpClient")
-  const { kind, policy } = settings
+  const { loop, mode } = settings
   return HttpClient.transform(self, (send, request) => {
     if (!settings.retryNonIdempotent && !isRetryableRequest(request)) return send
-    const target = policy.target ?? `${request.method} ${urlOf(request)}`
-    return traced(policy, target, execute(policy, kind, target, [request], (run) => attempt(run, send, settings)))
+    const target = loop.target ?? `${request.method} ${urlOf(request)}`
+    return traced(loop, target, execute(loop, mode, target, [request], (run) => attempt(run, send, settings)))
   })
 }

@@ -1,53 +1,46 @@
-import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
+import { Duration, Effect, Random } from "effect"
+import type { Schedule } from "effect"
 import { dual } from "effect/Function"
-import type { Jitter } from "../Jitter.js"
-import { invalid, MAX_WAIT_MILLIS } from "./validate.js"
+import * as plan from "./plan.js"
+import type { JitterFunction } from "./plan.js"
+import { invalid } from "./validate.js"
 
 /** @internal */
-export const full: Jitter = (wait) => Effect.map(Random.next, (u) => Duration.millis(u * Duration.toMillis(wait)))
+export const full = plan.zeroPreserving((wait: Duration.Duration): Effect.Effect<Duration.Duration> =>
+  Effect.map(Random.next, (u) => Duration.millis(u * Duration.toMillis(wait)))
+)
 
 /** @internal */
-export const random: Jitter = (wait) =>
+export const random = (wait: Duration.Duration): Effect.Effect<Duration.Duration> =>
   Effect.map(Random.next, (u) => Duration.millis(Duration.toMillis(wait) + u * 1000))
 
 /** @internal */
-export const equal: Jitter = (wait) =>
+export const equal = plan.zeroPreserving((wait: Duration.Duration): Effect.Effect<Duration.Duration> =>
   Effect.map(Random.next, (u) => {
     const half = Duration.toMillis(wait) / 2
     return Duration.millis(half + u * half)
   })
+)
 
 /** @internal */
-export const none: Jitter = (wait) => Effect.succeed(wait)
+export const none = plan.zeroPreserving((wait: Duration.Duration): Effect.Effect<Duration.Duration> =>
+  Effect.succeed(wait)
+)
 
-/** @internal A `jitter` option: a Jitter function, or null/none for no jitter (then `undefined`). */
-export const resolve = (input: unknown, option = "jitter"): Jitter | undefined => {
+
+/** @internal A `jitter` option: a jitter function, or null / `Jitter.none` for none (then `undefined`). */
+export const resolve = (input: unknown, option = "jitter"): JitterFunction | undefined => {
   if (input === null || input === none) return undefined
   if (typeof input !== "function") throw invalid(option, input, "a Jitter function (Jitter.full, Jitter.equal, ...) or null")
-  return input as Jitter
+  return input as JitterFunction
 }
 
-/** @internal */
+/** @internal `Jitter.apply`: the schedule with every delay jittered; its output is the jittered delay. */
 export const apply = dual<
-  <In, R>(jitter: Jitter) => <Out>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>,
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: Jitter) => Schedule.Schedule<Duration.Duration, In, R>
->(2, <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: Jitter) => {
-  const j = resolve(jitter, "Jitter.apply jitter") ?? none
-  return Schedule.makeWithState(self.initial, (now: number, input: In, state: unknown) =>
-    Effect.flatMap(self.step(now, input, state), ([next, _out, decision]) => {
-      if (ScheduleDecision.isDone(decision)) {
-        return Effect.succeed([next, Duration.zero, decision] as const)
-      }
-      const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
-      // jitter never pushes a delay past the timer limit (a longer sleep would never wake)
-      const limit = Math.max(delay, MAX_WAIT_MILLIS)
-      return Effect.map(j(Duration.millis(delay)), (drawn) => {
-        const jittered = Duration.toMillis(drawn) > limit ? Duration.millis(limit) : drawn
-        return [
-          next,
-          jittered,
-          ScheduleDecision.continueWith(ScheduleInterval.after(now + Duration.toMillis(jittered)))
-        ] as const
-      })
-    }))
+  (jitter: JitterFunction) => <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>,
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: JitterFunction) => Schedule.Schedule<Duration.Duration, In, R>
+>(2, <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: JitterFunction) => {
+  if (!plan.isAnySchedule(self)) throw invalid("Jitter.apply schedule", self, "a Schedule (e.g. Wait.expo())")
+  const j = resolve(jitter, "Jitter.apply jitter")
+  return plan.toSchedule(plan.withJitter(self, j)) as unknown as Schedule.Schedule<Duration.Duration, In, R>
 })

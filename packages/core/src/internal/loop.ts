@@ -1,30 +1,72 @@
-import { Clock, Duration, Effect, ScheduleDecision, ScheduleIntervals } from "effect"
-import type { Schedule } from "effect"
-import * as events from "./events.js"
-import type { Policy, RunOptions } from "./options.js"
-import { readRuntime } from "./options.js"
-import type { Step, Strategy } from "./strategy.js"
-import { MAX_WAIT_MILLIS } from "./validate.js"
+import { Duration, Effect } from "effect"
+import type { Clock, LogLevel } from "effect"
+import * as callbacks from "./callbacks.js"
+import * as logging from "./logging.js"
+import * as plans from "./plan.js"
+import type { GiveupReason, Plan, Tap } from "./plan.js"
 
 /**
- * @internal How a caller (onException, onPredicate, HttpBackoff) plugs into the one loop:
- * it classifies outcomes itself and calls `run.retry(input)` for a retryable one; `finish`
- * says what giving up on that input returns; `extra` adds keys to every details object.
+ * @internal How an entry point (onException, onPredicate, Backoff.retry / repeat,
+ * HttpBackoff) plugs into the one loop. It classifies outcomes itself and calls
+ * `run.retry(input)` for a retryable one; the mode says what giving up on that input
+ * returns and how the input shows in details and log lines.
  */
-export interface Kind {
+export interface RetryMode {
   /** The details key of a retryable input: "exception" or "value". */
   readonly key: (input: unknown) => "exception" | "value"
+  /** What the run gives when it gives up on this input. */
   readonly finish: (input: unknown) => Effect.Effect<any, any, any>
+  /** Adds keys to every details object (HTTP's `request` and `status`). */
   readonly extra?: ((input: unknown, details: Record<string, unknown>) => void) | undefined
   /**
    * A lower bound for the sleep after this input, applied after jitter and before the
    * maxTime clamp (HTTP's Retry-After: a server's wish is never shortened by jitter).
-   * `nowMillis` is the Effect Clock's time.
+   * `nowMillis` is the Effect Clock's wall-clock time.
    */
   readonly floor?: ((input: unknown, nowMillis: number) => number | undefined) | undefined
-  /** What the default log lines show for this input (default: the input itself, e.g. an HTTP response as `HTTP 503 ...`). */
+  /** What the default log lines show for this input (default: the input itself). */
   readonly describe?: ((input: unknown) => unknown) | undefined
 }
+
+/**
+ * @internal The loop's options, resolved and validated once at construction: the loop
+ * reads these fields and nothing else, so no option is parsed per run or per attempt.
+ */
+export interface LoopOptions {
+  /** The policy, or undefined when it is read per run (`runtime`). */
+  readonly plan: Plan | undefined
+  /** Builds the policy of one run from options read at run time; a bad value fails that run. */
+  readonly runtime: Effect.Effect<Plan, unknown, unknown> | undefined
+  /** `true` gives up on this input at once (onException's `giveup`, Backoff.retry's `while` / `until`). */
+  readonly giveup: callbacks.AnyPredicate | undefined
+  readonly onSuccess: ReadonlyArray<callbacks.AnyHandler> | undefined
+  readonly onBackoff: ReadonlyArray<callbacks.AnyHandler> | undefined
+  readonly onGiveup: ReadonlyArray<callbacks.AnyHandler> | undefined
+  readonly logger: boolean
+  readonly backoffLogLevel: LogLevel.LogLevel
+  readonly giveupLogLevel: LogLevel.LogLevel
+  readonly target: string | undefined
+  /** Wrap each run in a span: its name (true: the target's name), or undefined for none. */
+  readonly span: string | true | undefined
+  /** The run needs its start time: a time budget, handlers, taps or log lines. */
+  readonly timed: boolean
+}
+
+/** @internal Does a run of this plan need its start time? */
+export const needsStart = (plan: Plan): boolean =>
+  plan.maxTime !== Infinity || plan.onBackoff !== undefined || plan.onGiveup !== undefined
+
+/** Monotonic milliseconds: a wall-clock step (NTP, a resumed VM) never stretches or cuts a budget. */
+const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
+
+const runTaps = (taps: ReadonlyArray<Tap> | undefined, details: Record<string, unknown>) =>
+  taps === undefined ? undefined : callbacks.callHandlers(taps.map((t) => t.handler), details)
+
+const andThen = (
+  first: Effect.Effect<void, never, unknown> | undefined,
+  second: Effect.Effect<void, never, unknown> | undefined
+): Effect.Effect<void, never, unknown> | undefined =>
+  first === undefined ? second : second === undefined ? first : Effect.zipRight(first, second)
 
 /**
  * @internal The state of one run of a retried effect. One is made per run (so stacked and
@@ -32,31 +74,24 @@ export interface Kind {
  */
 export class Run {
   tries = 1
+  /** Monotonic milliseconds at the start of the first call. */
   start = 0
   /** The last sleep was cut to the maxTime budget: the next failure gives up whatever the clock says. */
-  budgetSpent = false
+  spent = false
   state: unknown
   attempt: Effect.Effect<any, any, any> = Effect.void
-  readonly wait: Schedule.Schedule<unknown, any, any>
-  readonly strategy: Strategy<any> | undefined
-  readonly maxTries: number
-  readonly maxTime: number
 
   constructor(
-    readonly policy: Policy,
-    readonly kind: Kind,
+    readonly options: LoopOptions,
+    readonly plan: Plan,
+    readonly mode: RetryMode,
     readonly target: string,
     readonly args: ReadonlyArray<unknown>,
     /** Taken at the start when the run is timed, else on the first retry (the success path skips it). */
-    private clock: Clock.Clock | undefined,
-    options: RunOptions | Policy
+    private clock: Clock.Clock | undefined
   ) {
-    this.wait = options.wait!
-    this.strategy = options.strategy
-    this.maxTries = options.maxTries
-    this.maxTime = options.maxTime
-    this.state = this.strategy === undefined ? this.wait.initial : undefined
-    if (clock !== undefined) this.start = clock.unsafeCurrentTimeMillis()
+    this.state = plans.initialState(plan)
+    if (clock !== undefined) this.start = monotonicMillis(clock)
   }
 
   details(elapsed: number, input?: unknown, hasInput?: boolean, wait?: Duration.Duration): Record<string, unknown> {
@@ -68,29 +103,28 @@ export class Run {
     }
     if (wait !== undefined) details.wait = wait
     if (hasInput) {
-      details[this.kind.key(input)] = input
-      if (this.kind.extra !== undefined) this.kind.extra(input, details)
+      details[this.mode.key(input)] = input
+      if (this.mode.extra !== undefined) this.mode.extra(input, details)
     }
     return details
   }
 
-  /** The attempt succeeded: run onSuccess (with the value for onPredicate / HTTP). */
+  /** The attempt succeeded: run onSuccess (with the value for onPredicate / repeat / HTTP). */
   succeed(value: unknown, withValue: boolean): Effect.Effect<void, never, unknown> {
-    const handlers = this.policy.onSuccess
+    const handlers = this.options.onSuccess
     if (handlers === undefined) return Effect.void
-    const elapsed = this.clock!.unsafeCurrentTimeMillis() - this.start
-    const details = this.details(elapsed)
+    const details = this.details(monotonicMillis(this.clock!) - this.start)
     if (withValue) {
       details.value = value
-      if (this.kind.extra !== undefined) this.kind.extra(value, details)
+      if (this.mode.extra !== undefined) this.mode.extra(value, details)
     }
-    return events.callHandlers(handlers, details)
+    return callbacks.callHandlers(handlers, details)
   }
 
   /**
-   * The attempt ended in a retryable input (a matching failure, a value the predicate
-   * rejects). In order: giveup(input) → tries == maxTries → elapsed >= maxTime → the
-   * strategy ends → onBackoff → sleep → next attempt.
+   * The attempt ended in a retryable input (a matching failure, a value to poll again).
+   * In order: giveup(input) → tries == maxTries → elapsed >= maxTime → the strategy ends
+   * → onBackoff → sleep → next attempt.
    */
   retry(input: unknown): Effect.Effect<any, any, any> {
     if (this.clock === undefined) {
@@ -101,82 +135,67 @@ export class Run {
     }
     const clock = this.clock
     return Effect.suspend(() => {
-      const now = clock.unsafeCurrentTimeMillis()
-      const elapsed = now - this.start
-      const giveup = this.policy.giveup
-      if (giveup !== undefined) {
-        const verdict = giveup(input)
-        if (Effect.isEffect(verdict)) {
-          return Effect.flatMap(
-            Effect.orDie(verdict as Effect.Effect<boolean>),
-            (stop) => stop ? this.giveUp(input, elapsed) : this.limits(input, now, elapsed)
-          )
-        }
-        if (verdict) return this.giveUp(input, elapsed)
-      }
-      return this.limits(input, now, elapsed)
+      const elapsed = monotonicMillis(clock) - this.start
+      const giveup = this.options.giveup
+      if (giveup === undefined) return this.limits(input, elapsed)
+      return callbacks.whenVerdict(
+        callbacks.verdict(giveup, input),
+        (stop) => stop ? this.giveUp(input, elapsed, "giveup") : this.limits(input, elapsed)
+      )
     })
   }
 
-  private limits(input: unknown, now: number, elapsed: number): Effect.Effect<any, any, any> {
-    if (this.tries >= this.maxTries || elapsed >= this.maxTime || this.budgetSpent) {
-      return this.giveUp(input, elapsed)
-    }
-    if (this.strategy !== undefined) {
-      const step: Step | undefined = this.strategy.next(this.state, input)
-      if (step === undefined) return this.giveUp(input, elapsed)
-      this.state = step
-      return this.jitter(input, elapsed, step.wait)
-    }
-    return Effect.flatMap(this.wait.step(now, input, this.state), ([state, _out, decision]) => {
-      if (ScheduleDecision.isDone(decision)) return this.giveUp(input, elapsed)
-      this.state = state
-      return this.jitter(input, elapsed, Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
-    })
+  private limits(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
+    const plan = this.plan
+    const limit = plans.limitReached(plan, this.tries, elapsed, this.spent)
+    if (limit !== undefined) return this.giveUp(input, elapsed, limit)
+    const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state)
+    return Effect.isEffect(next)
+      ? Effect.flatMap(next, (n) => this.jitter(input, elapsed, n))
+      : this.jitter(input, elapsed, next)
   }
 
-  private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
-    const jitter = this.policy.jitter
-    if (jitter === undefined || wait === 0) return this.backoff(input, elapsed, wait)
-    return Effect.flatMap(
-      jitter(Duration.millis(wait)),
-      (jittered) => this.backoff(input, elapsed, Duration.toMillis(jittered))
-    )
+  private jitter(input: unknown, elapsed: number, next: readonly [unknown, number] | undefined) {
+    if (next === undefined) return this.giveUp(input, elapsed, "exhausted")
+    this.state = next[0]
+    const jitter = this.plan.jitter
+    if (jitter === undefined) return this.backoff(input, elapsed, next[1])
+    return Effect.flatMap(plans.jitterWait(jitter, next[1]), (wait) => this.backoff(input, elapsed, wait))
   }
 
   private backoff(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
-    let sleep = wait >= 0 ? wait : 0
-    const floor = this.kind.floor
+    let sleep = wait
+    const floor = this.mode.floor
     if (floor !== undefined) {
-      const least = floor(input, this.start + elapsed)
+      const least = floor(input, this.clock!.unsafeCurrentTimeMillis())
       if (least !== undefined && least > sleep) sleep = least
     }
-    if (sleep > MAX_WAIT_MILLIS) sleep = MAX_WAIT_MILLIS
-    const remaining = this.maxTime - elapsed
-    if (sleep >= remaining) {
-      // Land exactly on the budget; the next failure then gives up even if the clock's
-      // rounding says a hair is left, so rounding never yields a run of empty sleeps.
-      sleep = remaining
-      this.budgetSpent = true
-    }
-    const policy = this.policy
+    const maxTime = this.plan.maxTime
+    sleep = plans.clampToBudget(maxTime, elapsed, sleep)
+    if (plans.isClamped(maxTime, elapsed, sleep)) this.spent = true
+    const options = this.options
     const duration = Duration.millis(sleep)
     // below a nanosecond the Duration is zero: skip the sleep (Node would arm a 1 ms timer)
-    const next = sleep >= 1e-6
-      ? Effect.zipRight(this.clock!.sleep(duration), this.again)
-      : this.again
-    if (!policy.logger && policy.onBackoff === undefined) return next
-    const details = policy.onBackoff === undefined ? undefined : this.details(elapsed, input, true, duration)
-    const log = policy.logger
-      ? events.logBackoff(policy.backoffLogLevel, this.target, this.tries, elapsed, sleep, this.shown(input))
+    const next = sleep >= 1e-6 ? Effect.zipRight(this.clock!.sleep(duration), this.again) : this.again
+    const taps = this.plan.onBackoff
+    if (!options.logger && options.onBackoff === undefined && taps === undefined) return next
+    const log = options.logger
+      ? logging.logBackoff(options.backoffLogLevel, this.target, this.tries, elapsed, sleep, this.shown(input))
       : undefined
-    const handlers = details === undefined ? undefined : events.callHandlers(policy.onBackoff!, details)
-    const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
-    return Effect.zipRight(notify, next)
+    const details = options.onBackoff === undefined && taps === undefined
+      ? undefined
+      : this.details(elapsed, input, true, duration)
+    const handlers = details === undefined
+      ? undefined
+      : andThen(
+        runTaps(taps, details),
+        options.onBackoff === undefined ? undefined : callbacks.callHandlers(options.onBackoff, details)
+      )
+    return Effect.zipRight(andThen(log, handlers)!, next)
   }
 
   private shown(input: unknown): unknown {
-    return this.kind.describe === undefined ? input : this.kind.describe(input)
+    return this.mode.describe === undefined ? input : this.mode.describe(input)
   }
 
   private nextAttempt: Effect.Effect<any, any, any> | undefined
@@ -189,18 +208,25 @@ export class Run {
     })
   }
 
-  private giveUp(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
-    const policy = this.policy
-    const finish = this.kind.finish(input)
-    if (!policy.logger && policy.onGiveup === undefined) return finish
-    const log = policy.logger
-      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input))
+  /** @internal Gives up on `input` for `reason`: log line, onGiveup handlers and taps, then the mode's result. */
+  giveUp(input: unknown, elapsed: number, reason: GiveupReason): Effect.Effect<any, any, any> {
+    const options = this.options
+    const finish = this.mode.finish(input)
+    const taps = this.plan.onGiveup
+    if (!options.logger && options.onGiveup === undefined && taps === undefined) return finish
+    const log = options.logger
+      ? logging.logGiveup(options.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input), reason)
       : undefined
-    const handlers = policy.onGiveup === undefined
-      ? undefined
-      : events.callHandlers(policy.onGiveup, this.details(elapsed, input, true))
-    const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
-    return Effect.zipRight(notify, finish)
+    let handlers: Effect.Effect<void, never, unknown> | undefined
+    if (options.onGiveup !== undefined || taps !== undefined) {
+      const details = this.details(elapsed, input, true)
+      details.reason = reason
+      handlers = andThen(
+        runTaps(taps, details),
+        options.onGiveup === undefined ? undefined : callbacks.callHandlers(options.onGiveup, details)
+      )
+    }
+    return Effect.zipRight(andThen(log, handlers)!, finish)
   }
 }
 
@@ -209,23 +235,24 @@ export class Run {
  * are read first, then the clock's start is taken just before the first call.
  */
 export const execute = (
-  policy: Policy,
-  kind: Kind,
+  options: LoopOptions,
+  mode: RetryMode,
   target: string,
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
-  const start = (options: RunOptions | Policy) =>
+  const start = (plan: Plan) =>
     Effect.clockWith((clock) => {
-      const run = new Run(policy, kind, target, args, clock, options)
+      const run = new Run(options, plan, mode, target, args, clock)
       run.attempt = build(run)
       return run.attempt
     })
-  if (policy.runtime) return Effect.flatMap(readRuntime(policy), start)
-  if (policy.timed) return start(policy)
+  if (options.runtime !== undefined) return Effect.flatMap(options.runtime, start)
+  const plan = options.plan!
+  if (options.timed) return start(plan)
   // nothing needs the start time: the clock is looked up on the first retry, if any
   return Effect.suspend(() => {
-    const run = new Run(policy, kind, target, args, undefined, policy)
+    const run = new Run(options, plan, mode, target, args, undefined)
     run.attempt = build(run)
     return run.attempt
   })

@@ -1,47 +1,15 @@
-import { Effect, LogLevel, Schedule } from "effect"
-import type { Jitter } from "../Jitter.js"
+import { Effect, LogLevel } from "effect"
+import type { Schedule } from "effect"
+import * as callbacks from "./callbacks.js"
 import * as jitter from "./jitter.js"
+import type { LoopOptions } from "./loop.js"
+import { needsStart } from "./loop.js"
+import * as plans from "./plan.js"
 import * as strategy from "./strategy.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 
-/** @internal A handler as the loop calls it. */
-export type AnyHandler = (details: any) => unknown
-
-/**
- * @internal Options resolved and validated once, at construction. The loop reads these
- * fields and nothing else: no option is parsed per run or per attempt.
- */
-export interface Policy {
-  readonly wait: Schedule.Schedule<unknown, any, any> | undefined
-  readonly strategy: strategy.Strategy<any> | undefined
-  readonly waitEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  readonly jitter: Jitter | undefined
-  readonly maxTries: number
-  readonly maxTriesEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  readonly maxTime: number
-  readonly maxTimeEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  readonly giveup: ((input: any) => unknown) | undefined
-  readonly onSuccess: ReadonlyArray<AnyHandler> | undefined
-  readonly onBackoff: ReadonlyArray<AnyHandler> | undefined
-  readonly onGiveup: ReadonlyArray<AnyHandler> | undefined
-  readonly logger: boolean
-  readonly backoffLogLevel: LogLevel.LogLevel
-  readonly giveupLogLevel: LogLevel.LogLevel
-  readonly target: string | undefined
-  /** Wrap each run in a span: its name (true: the target's name), or undefined for none. */
-  readonly span: string | true | undefined
-  /** Some option is read at run time. */
-  readonly runtime: boolean
-  /** The run needs the start time: a time budget, handlers or log lines. */
-  readonly timed: boolean
-}
-
-/** @internal The option names every policy takes. */
-export const COMMON_KEYS: ReadonlyArray<string> = [
-  "wait",
-  "maxTries",
-  "maxTime",
-  "jitter",
+/** @internal The option names every entry point's loop takes (handlers, logging, naming). */
+export const LOOP_KEYS: ReadonlyArray<string> = [
   "onSuccess",
   "onBackoff",
   "onGiveup",
@@ -52,16 +20,11 @@ export const COMMON_KEYS: ReadonlyArray<string> = [
   "span"
 ]
 
-const handlers = (option: string, input: unknown): ReadonlyArray<AnyHandler> | undefined => {
-  if (input === undefined) return undefined
-  const list = Array.isArray(input) ? input : [input]
-  list.forEach((h, i) => {
-    if (typeof h !== "function") {
-      throw invalid(Array.isArray(input) ? `${option}[${i}]` : option, h, "a function (details) => void | Promise<void> | Effect<void>")
-    }
-  })
-  return list.length === 0 ? undefined : list
-}
+/** @internal The option names that build a policy (python-backoff's spelling). */
+export const POLICY_KEYS: ReadonlyArray<string> = ["wait", "maxTries", "maxTime", "jitter"]
+
+/** @internal The option names onException, onPredicate and HttpBackoff share. */
+export const COMMON_KEYS: ReadonlyArray<string> = [...POLICY_KEYS, ...LOOP_KEYS]
 
 const logLevel = (option: string, input: unknown, fallback: LogLevel.LogLevel): LogLevel.LogLevel => {
   if (input === undefined) return fallback
@@ -71,96 +34,69 @@ const logLevel = (option: string, input: unknown, fallback: LogLevel.LogLevel): 
   throw invalid(option, input, "an Effect LogLevel (LogLevel.Info, LogLevel.Error, ...)")
 }
 
-// Schedule.isSchedule narrows to Schedule<unknown, never, unknown>, which accepts no input
-const isAnySchedule = (u: unknown): u is Schedule.Schedule<unknown, unknown, unknown> => Schedule.isSchedule(u)
-
-/** @internal A static `wait` option: a Schedule (our strategies carry a pure fast path). */
-export const waitSchedule = (input: unknown) => {
-  if (!isAnySchedule(input)) {
-    throw invalid("wait", input, "a wait strategy (a Schedule, e.g. Wait.expo()) or an Effect producing one")
-  }
-  return input
-}
-
-/**
- * @internal Validates and resolves the options every policy shares; `keys` lists the
- * names the caller accepts (an unknown name is a typo, and a typo must not pass silently).
- */
-export const resolve = (options: unknown, keys: ReadonlyArray<string>): Policy => {
-  if (options === undefined || options === null) options = {}
-  if (typeof options !== "object") throw invalid("options", options, "an object")
+/** @internal Checks the options object and its keys; an unknown name is a typo, and a typo must not pass silently. */
+export const record = (options: unknown, keys: ReadonlyArray<string>): Record<string, unknown> => {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== "object" || Array.isArray(options)) throw invalid("options", options, "an object")
   const o = options as Record<string, unknown>
   for (const key of Object.keys(o)) {
     if (!keys.includes(key) && o[key] !== undefined) {
       throw invalid(key, o[key], `a known option (one of ${keys.join(", ")})`)
     }
   }
-  let wait: Schedule.Schedule<unknown, any, any> | undefined
-  let waitEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  if (Effect.isEffect(o.wait)) waitEffect = o.wait
-  else wait = o.wait === undefined ? strategy.toSchedule(strategy.expo()) : waitSchedule(o.wait)
-
-  let maxTries = Infinity
-  let maxTriesEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  if (Effect.isEffect(o.maxTries)) maxTriesEffect = o.maxTries
-  else if (o.maxTries !== undefined) maxTries = maxTriesValue(o.maxTries)
-
-  let maxTime = Infinity
-  let maxTimeEffect: Effect.Effect<unknown, unknown, unknown> | undefined
-  if (Effect.isEffect(o.maxTime)) maxTimeEffect = o.maxTime
-  else if (o.maxTime !== undefined) maxTime = durationMillis("maxTime", o.maxTime, true)
-
-  if (o.logger !== undefined && typeof o.logger !== "boolean") {
-    throw invalid("logger", o.logger, "a boolean (false turns the default log lines off)")
-  }
-  if (o.target !== undefined && typeof o.target !== "string") throw invalid("target", o.target, "a string")
-  if (o.span !== undefined && typeof o.span !== "boolean" && (typeof o.span !== "string" || o.span === "")) {
-    throw invalid("span", o.span, "a boolean or a non-empty span name")
-  }
-
-  const onSuccess = handlers("onSuccess", o.onSuccess)
-  const onBackoff = handlers("onBackoff", o.onBackoff)
-  const onGiveup = handlers("onGiveup", o.onGiveup)
-  const logger = o.logger !== false
-  const runtime = waitEffect !== undefined || maxTriesEffect !== undefined || maxTimeEffect !== undefined
-  return {
-    wait,
-    strategy: wait === undefined ? undefined : strategy.strategyOf(wait),
-    waitEffect,
-    jitter: jitter.resolve(o.jitter === undefined ? jitter.full : o.jitter),
-    maxTries,
-    maxTriesEffect,
-    maxTime,
-    maxTimeEffect,
-    giveup: undefined,
-    onSuccess,
-    onBackoff,
-    onGiveup,
-    logger,
-    backoffLogLevel: logLevel("backoffLogLevel", o.backoffLogLevel, LogLevel.Info),
-    giveupLogLevel: logLevel("giveupLogLevel", o.giveupLogLevel, LogLevel.Error),
-    target: o.target as string | undefined,
-    span: o.span === true || typeof o.span === "string" ? o.span : undefined,
-    runtime,
-    timed: logger || maxTime !== Infinity || runtime || onSuccess !== undefined || onBackoff !== undefined ||
-      onGiveup !== undefined
-  }
+  return o
 }
 
-/** @internal A `(input) => boolean | Effect<boolean>` option, or undefined. */
-export const predicateOption = (option: string, input: unknown): ((input: any) => unknown) | undefined => {
+/** @internal A static `wait` option: a Schedule (our strategies and policies carry a plan for the fast path). */
+export const waitSchedule = (input: unknown): Schedule.Schedule<unknown, any, any> => {
+  if (!plans.isAnySchedule(input)) {
+    throw invalid("wait", input, "a wait strategy (a Schedule, e.g. Wait.expo()) or an Effect producing one")
+  }
+  return input
+}
+
+/** @internal A `(input) => boolean | Effect<boolean> | Promise<boolean>` option, or undefined. */
+export const predicateOption = (option: string, input: unknown): callbacks.AnyPredicate | undefined => {
   if (input === undefined) return undefined
-  if (typeof input !== "function") throw invalid(option, input, "a function (input) => boolean | Effect<boolean>")
-  return input as (input: any) => unknown
+  if (typeof input !== "function") {
+    throw invalid(option, input, "a function (input) => boolean | Effect<boolean> | Promise<boolean>")
+  }
+  return input as callbacks.AnyPredicate
 }
 
-/** @internal The values of a run's runtime options, read once per run. */
-export interface RunOptions {
-  readonly wait: Schedule.Schedule<unknown, any, any>
-  readonly strategy: strategy.Strategy<any> | undefined
-  readonly maxTries: number
-  readonly maxTime: number
+/**
+ * @internal The policy python-backoff's options build: the wait strategy, jittered unless
+ * it already carries a jitter of ours (default `Jitter.full`), then `maxTries` and
+ * `maxTime`. One Schedule, the same one `Backoff.schedule(options)` returns.
+ */
+export const buildPolicy = (
+  wait: Schedule.Schedule<unknown, any, any>,
+  jitterOption: unknown,
+  maxTries: number,
+  maxTime: number
+): Schedule.Schedule<unknown, any, any> => {
+  let policy = wait
+  const plan = plans.planOf(wait)
+  if (plan !== undefined && plan.jittered) {
+    if (jitterOption !== undefined) {
+      throw invalid(
+        "jitter",
+        jitterOption,
+        "absent: the wait is already jittered with Jitter.apply, and jittering it twice would lose one of the two"
+      )
+    }
+  } else {
+    policy = plans.toSchedule(plans.withJitter(policy, jitter.resolve(jitterOption === undefined ? jitter.full : jitterOption)))
+  }
+  if (maxTries !== Infinity) policy = plans.toSchedule(plans.withMaxTries(policy, maxTries))
+  if (maxTime !== Infinity) policy = plans.toSchedule(plans.withMaxTime(policy, maxTime))
+  return policy
 }
+
+const DEFAULT_WAIT = strategy.toSchedule(strategy.expo())
+
+/** @internal A `maxTries` value, static or read at run time. */
+export const maxTimeValue = (input: unknown): number => durationMillis("maxTime", input, true)
 
 const check = <A>(f: () => A): Effect.Effect<A, unknown> => {
   try {
@@ -170,17 +106,75 @@ const check = <A>(f: () => A): Effect.Effect<A, unknown> => {
   }
 }
 
-/** @internal Reads the runtime options of one run; a bad value fails the run before its first attempt. */
-export const readRuntime = (policy: Policy): Effect.Effect<RunOptions, unknown, unknown> =>
-  Effect.gen(function*() {
-    const wait = policy.waitEffect === undefined
-      ? policy.wait!
-      : yield* Effect.flatMap(policy.waitEffect, (w) => check(() => waitSchedule(w)))
-    const maxTries = policy.maxTriesEffect === undefined
-      ? policy.maxTries
-      : yield* Effect.flatMap(policy.maxTriesEffect, (n) => check(() => maxTriesValue(n)))
-    const maxTime = policy.maxTimeEffect === undefined
-      ? policy.maxTime
-      : yield* Effect.flatMap(policy.maxTimeEffect, (d) => check(() => durationMillis("maxTime", d, true)))
-    return { wait, strategy: strategy.strategyOf(wait), maxTries, maxTime }
+const runtimeValue = <A>(
+  input: unknown,
+  read: (value: unknown) => A
+): { readonly value: A | undefined; readonly effect: Effect.Effect<A, unknown, unknown> | undefined } =>
+  Effect.isEffect(input)
+    ? { value: undefined, effect: Effect.flatMap(input, (v) => check(() => read(v))) }
+    : { value: input === undefined ? undefined : read(input), effect: undefined }
+
+/**
+ * @internal The policy of python-backoff's options (`wait`, `jitter`, `maxTries`,
+ * `maxTime`): a static plan, or an Effect building the plan of one run when an option is
+ * an Effect or a Config (read once per run; a bad value fails that run before its first
+ * attempt).
+ */
+export const policyOptions = (o: Record<string, unknown>): Pick<LoopOptions, "plan" | "runtime"> & {
+  readonly schedule: Schedule.Schedule<unknown, any, any> | undefined
+} => {
+  const wait = runtimeValue(o.wait, waitSchedule)
+  const maxTries = runtimeValue(o.maxTries, maxTriesValue)
+  const maxTime = runtimeValue(o.maxTime, maxTimeValue)
+  // the jitter option is checked now, even when the wait is read at run time
+  if (o.jitter !== undefined) jitter.resolve(o.jitter)
+  const build = (w: Schedule.Schedule<unknown, any, any> | undefined, n: number | undefined, t: number | undefined) =>
+    buildPolicy(w ?? DEFAULT_WAIT, o.jitter, n ?? Infinity, t ?? Infinity)
+  if (wait.effect === undefined && maxTries.effect === undefined && maxTime.effect === undefined) {
+    const schedule = build(wait.value, maxTries.value, maxTime.value)
+    return { plan: plans.fromSchedule(schedule), runtime: undefined, schedule }
+  }
+  const runtime = Effect.gen(function*() {
+    const w = wait.effect === undefined ? wait.value : yield* wait.effect
+    const n = maxTries.effect === undefined ? maxTries.value : yield* maxTries.effect
+    const t = maxTime.effect === undefined ? maxTime.value : yield* maxTime.effect
+    return yield* check(() => plans.fromSchedule(build(w, n, t)))
   })
+  return { plan: undefined, runtime, schedule: undefined }
+}
+
+/**
+ * @internal Validates and resolves the loop's own options (handlers, logging, naming)
+ * around a policy; `keys` lists the names the caller accepts.
+ */
+export const loopOptions = (
+  o: Record<string, unknown>,
+  policy: Pick<LoopOptions, "plan" | "runtime">,
+  giveup: callbacks.AnyPredicate | undefined
+): LoopOptions => {
+  if (o.logger !== undefined && typeof o.logger !== "boolean") {
+    throw invalid("logger", o.logger, "a boolean (false turns the default log lines off)")
+  }
+  if (o.target !== undefined && typeof o.target !== "string") throw invalid("target", o.target, "a string")
+  if (o.span !== undefined && typeof o.span !== "boolean" && (typeof o.span !== "string" || o.span === "")) {
+    throw invalid("span", o.span, "a boolean or a non-empty span name")
+  }
+  const onSuccess = callbacks.handlersOption("onSuccess", o.onSuccess, invalid)
+  const onBackoff = callbacks.handlersOption("onBackoff", o.onBackoff, invalid)
+  const onGiveup = callbacks.handlersOption("onGiveup", o.onGiveup, invalid)
+  const logger = o.logger !== false
+  return {
+    ...policy,
+    giveup,
+    onSuccess,
+    onBackoff,
+    onGiveup,
+    logger,
+    backoffLogLevel: logLevel("backoffLogLevel", o.backoffLogLevel, LogLevel.Info),
+    giveupLogLevel: logLevel("giveupLogLevel", o.giveupLogLevel, LogLevel.Error),
+    target: o.target as string | undefined,
+    span: o.span === true || typeof o.span === "string" ? o.span : undefined,
+    timed: logger || policy.runtime !== undefined || (policy.plan !== undefined && needsStart(policy.plan)) ||
+      onSuccess !== undefined || onBackoff !== undefined || onGiveup !== undefined
+  }
+}

@@ -1,56 +1,12 @@
-import { Duration, Effect, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
+import { Duration } from "effect"
+import * as plans from "./plan.js"
+import type { Step, Strategy } from "./plan.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
-/**
- * @internal One step of a wait strategy. Steps are immutable: a strategy returns the
- * previous step itself where nothing changes (a capped value, a constant), so most
- * steps allocate nothing.
- */
-export interface Step {
-  /** The wait before jitter, in milliseconds: finite and >= 0. */
-  readonly wait: number
-}
+export type { Step, Strategy } from "./plan.js"
 
-/**
- * @internal A pure wait strategy: the next step from the previous one (`undefined`
- * before the first) and the schedule's input; `undefined` when the strategy has ended.
- * Kept apart from Effect so the retry loop can step it without building an Effect per
- * attempt (tenacity's separation: the loop only asks the strategy for the next wait).
- */
-export interface Strategy<In = unknown> {
-  readonly next: (previous: any, input: In) => Step | undefined
-}
-
-/** @internal */
-export const StrategyTypeId: unique symbol = Symbol.for("@effect-backoff/core/Strategy")
-
-/** @internal A Schedule that also carries its pure strategy for the retry loop's fast path. */
-export interface StrategySchedule<In> extends Schedule.Schedule<Duration.Duration, In> {
-  readonly [StrategyTypeId]: Strategy<In>
-}
-
-/** @internal The strategy behind a schedule built by `Wait`, if any. */
-export const strategyOf = <In>(schedule: Schedule.Schedule<unknown, In, unknown>): Strategy<In> | undefined =>
-  (schedule as Partial<StrategySchedule<In>>)[StrategyTypeId]
-
-/** @internal Wraps a pure strategy as a Schedule whose output and delay are the wait. */
-export const toSchedule = <In>(strategy: Strategy<In>): StrategySchedule<In> => {
-  const schedule = Schedule.makeWithState<Step | undefined, In, Duration.Duration>(
-    undefined,
-    (now, input, previous) =>
-      Effect.sync(() => {
-        const step = strategy.next(previous, input)
-        return step === undefined
-          ? [previous, Duration.millis(previous?.wait ?? 0), ScheduleDecision.done] as const
-          : [
-            step,
-            Duration.millis(step.wait),
-            ScheduleDecision.continueWith(ScheduleInterval.after(now + step.wait))
-          ] as const
-      })
-  )
-  return Object.assign(schedule, { [StrategyTypeId]: strategy }) as StrategySchedule<In>
-}
+/** @internal Wraps a pure strategy as a Schedule whose output and delay are the wait (a plan with nothing else). */
+export const toSchedule = <In>(strategy: Strategy<In>): plans.PlanSchedule<In> => plans.toSchedule(plans.fromStrategy(strategy))
 
 /** @internal The cap a strategy saturates at: `maxValue` if given, never above the timer limit. */
 const capOf = (option: string, maxValue: unknown, first: number): number => {
@@ -191,7 +147,7 @@ export const runtime = <In>(f: (input: In) => Duration.DurationInput): Strategy<
   if (typeof f !== "function") throw invalid("runtime", f, "a function (input) => DurationInput")
   return {
     next: (_previous: Step | undefined, input: In) => ({
-      wait: Math.min(durationMillis("runtime wait", f(input)), MAX_WAIT_MILLIS)
+      wait: Math.min(durationMillis("wait", f(input)), MAX_WAIT_MILLIS)
     })
   }
 }

@@ -1,5 +1,7 @@
 import { Clock, Duration, Effect, Random } from "effect"
 import * as backoff from "./backoff.js"
+import { isAnySchedule } from "./plan.js"
+import type { GiveupReason } from "./plan.js"
 import { durationMillis, invalid } from "./validate.js"
 
 /** @internal */
@@ -55,6 +57,7 @@ type Event = {
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration
+  readonly reason?: GiveupReason
 }
 
 const prepend = (recorder: (details: any) => void, handlers: unknown): ReadonlyArray<unknown> =>
@@ -76,13 +79,21 @@ const timeline = (
     if (mode === "predicate") return succeed(x)
     throw invalid(`outcomes[${i}]`, x, "Timeline.fail(...) or Timeline.succeed(...)")
   })
+  // a built policy (a Schedule) runs as Backoff.retry / repeat would run it
+  const isPolicy = isAnySchedule(options)
+  const o = isPolicy ? { schedule: options, logger: false } : (options ?? {}) as Record<string, unknown>
+  const apply = (opts: unknown) =>
+    isPolicy
+      ? (mode === "exception" ? backoff.retry(opts) : backoff.repeat(opts))
+      : (mode === "exception" ? backoff.onException(opts) : backoff.onPredicate(opts))
+  // bad options throw here, at the call, as onException does: not when the Effect runs
+  apply(o)
   return Effect.suspend(() => {
     const clock = new VirtualClock()
     const events: Array<Event> = []
     const at = () => Duration.millis(clock.now)
     let calls = 0
     let cutOff = false
-    const o = (options ?? {}) as Record<string, unknown>
     const recorded = {
       ...o,
       onBackoff: prepend((d) => {
@@ -92,7 +103,7 @@ const timeline = (
         events.push({ _tag: "Success", at: at(), tries: d.tries })
       }, o.onSuccess),
       onGiveup: prepend((d) => {
-        events.push({ _tag: "Giveup", at: at(), tries: d.tries })
+        events.push({ _tag: "Giveup", at: at(), tries: d.tries, reason: d.reason })
       }, o.onGiveup)
     }
     const call = Effect.suspend(() => {
@@ -106,9 +117,8 @@ const timeline = (
       const result = step._tag === "Fail" ? Effect.fail(step.value) : Effect.succeed(step.value)
       return step.duration > 0 ? Effect.zipRight(clock.sleep(Duration.millis(step.duration)), result) : result
     })
-    const policy = mode === "exception" ? backoff.onException(recorded) : backoff.onPredicate(recorded)
     const seed = settings?.seed ?? DEFAULT_SEED
-    return (policy(call) as Effect.Effect<unknown, unknown, unknown>).pipe(
+    return (apply(recorded)(call) as Effect.Effect<unknown, unknown, unknown>).pipe(
       Effect.exit,
       Effect.withClock(clock),
       Effect.withRandom(Random.make(seed)),

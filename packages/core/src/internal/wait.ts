@@ -1,5 +1,5 @@
 import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
-import { strategyOf } from "./strategy.js"
+import { planOf } from "./plan.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
 /** @internal AWS decorrelated jitter: base, then min(maxValue, uniform(base, previous·3)); state per run. */
@@ -25,7 +25,11 @@ export const decorrelated = (options: {
   })
 }
 
-/** @internal The first `n` delays of a schedule, stepping it with input i at step i, without sleeping. */
+/**
+ * @internal The first `n` delays of a schedule, stepping it with input i at step i, without
+ * sleeping: a bare strategy's waits exactly, any other schedule (a whole policy, jitter and
+ * limits included) through its own step, the clock advanced by each delay.
+ */
 export const delays = <In, R>(
   schedule: Schedule.Schedule<unknown, In, R>,
   n: number,
@@ -34,8 +38,12 @@ export const delays = <In, R>(
   if (typeof n !== "number" || !Number.isInteger(n) || n < 0) {
     return Effect.die(invalid("delays.n", n, "an integer >= 0"))
   }
-  const strategy = strategyOf(schedule)
-  if (strategy !== undefined) {
+  const plan = planOf(schedule)
+  const strategy = plan?.strategy
+  if (
+    strategy !== undefined && plan!.jitter === undefined && plan!.maxTries === Infinity && plan!.maxTime === Infinity &&
+    plan!.onBackoff === undefined && plan!.onGiveup === undefined
+  ) {
     // exact: no clock arithmetic in between
     return Effect.sync(() => {
       const out: Array<Duration.Duration> = []

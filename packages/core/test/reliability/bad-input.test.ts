@@ -44,7 +44,7 @@ const repeat = (options: unknown) => (target: Effect.Effect<string, string>) =>
   Backoff.onPredicate(target, options as Backoff.PredicateOptions)
 /** the same options, through the function form (Python's decorator) */
 const decorate = (options: unknown) => (target: Effect.Effect<string, string>) =>
-  Backoff.onException(options as Backoff.ExceptionOptions)((n: number) => Effect.as(target, n))(1)
+  Backoff.onException((n: number) => Effect.as(target, n), options as Backoff.ExceptionOptions)(1)
 const withWait = (wait: () => unknown) => (target: Effect.Effect<string, string>) =>
   Backoff.onException(target, { wait: wait() as Wait.Wait })
 const untyped = (v: unknown): any => v

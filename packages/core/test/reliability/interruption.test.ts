@@ -145,7 +145,7 @@ const runPlan = (plan: Plan, sabotage = false): Effect.Effect<Outcome> =>
       logger: plan.seed % 3 === 0
     }
     const wrapped: (id: number) => Effect.Effect<unknown, unknown> = plan.mode === "exception"
-      ? Backoff.onException(call, options as Backoff.ExceptionOptions<any>) as any
+      ? Backoff.onException(call, options as any) as any
       : Backoff.onPredicate(call, {
         ...options,
         predicate: (v: { readonly retry: boolean }) => v.retry

@@ -1,0 +1,325 @@
+import { Duration, Effect, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
+import * as callbacks from "./callbacks.js"
+import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
+
+/**
+ * @internal One step of a wait strategy. Steps are immutable: a strategy returns the
+ * previous step itself where nothing changes (a capped value, a constant), so most
+ * steps allocate nothing.
+ */
+export interface Step {
+  /** The wait before jitter, in milliseconds: finite and >= 0. */
+  readonly wait: number
+}
+
+/**
+ * @internal A pure wait strategy: the next step from the previous one (`undefined`
+ * before the first) and the schedule's input; `undefined` when the strategy has ended.
+ * Kept apart from Effect so the retry loop can step it without building an Effect per
+ * attempt (tenacity's separation: the loop only asks the strategy for the next wait).
+ */
+export interface Strategy<In = unknown> {
+  readonly next: (previous: any, input: In) => Step | undefined
+}
+
+/**
+ * @internal A jitter as users may write one: from the strategy's wait to the wait slept,
+ * as a `Duration`, any `DurationInput`, or an Effect of one. (The public `Jitter` type is
+ * this one; it lives in internal code so no internal file imports a public module.)
+ */
+export type JitterFunction = (
+  wait: Duration.Duration
+) => Duration.DurationInput | Effect.Effect<Duration.DurationInput, never, never>
+
+const ZeroPreservingId: unique symbol = Symbol.for("@effect-backoff/core/Jitter/zeroPreserving")
+
+/** @internal Marks a jitter that maps a zero wait to zero: only for these may the call be skipped. */
+export const zeroPreserving = <F extends JitterFunction>(jitter: F): F =>
+  Object.defineProperty(jitter, ZeroPreservingId, { value: true })
+
+const badJitter = (value: unknown) =>
+  invalid("jitter", value, "a finite, non-negative duration (a Duration, a DurationInput or an Effect of one)")
+
+const jitteredMillis = (value: unknown): number => {
+  try {
+    return durationMillis("jitter", value)
+  } catch {
+    throw badJitter(value)
+  }
+}
+
+// jitter never pushes a delay past the timer limit, but never shortens a longer wait either
+const jitterLimit = (wait: number) => Math.max(wait, MAX_WAIT_MILLIS)
+
+/**
+ * @internal The jittered wait in milliseconds. Jitter runs on every wait, zero included
+ * (python-backoff's rule: `Jitter.random` of 0 is a random 0–1 s), except for jitters
+ * marked `zeroPreserving`. A result that is not a finite, non-negative duration is a
+ * defect carrying an `InvalidOptionError` naming `jitter`: never a zero-delay storm.
+ */
+export const jitterWait = (jitter: JitterFunction | undefined, wait: number): Effect.Effect<number> => {
+  if (jitter === undefined || (wait === 0 && ZeroPreservingId in jitter)) return Effect.succeed(wait)
+  return Effect.suspend(() => {
+    const drawn = jitter(Duration.millis(wait))
+    if (Effect.isEffect(drawn)) {
+      return Effect.flatMap(drawn, (value) => Effect.sync(() => Math.min(jitteredMillis(value), jitterLimit(wait))))
+    }
+    return Effect.sync(() => Math.min(jitteredMillis(drawn), jitterLimit(wait)))
+  })
+}
+
+/**
+ * @internal Why a run gave up: its `giveup`/`while` said so, `maxTries` or `maxTime` was
+ * reached, the strategy ran out (a finite interval list, a schedule that ended), or the
+ * retry budget had no token left.
+ */
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+
+/** @internal A tap (`Backoff.tapBackoff` / `tapGiveup`) and the details key its input goes under. */
+export interface Tap {
+  readonly handler: callbacks.AnyHandler
+  /** Under Effect's own driver: where the schedule's input goes in the details. */
+  readonly key: "exception" | "value"
+}
+
+/**
+ * @internal What a policy Schedule built by this library carries, so the retry loop can
+ * step it as plain numbers instead of through `Schedule.step` (the fast path). The
+ * schedule's own `step` (used by `Effect.retry`, `Stream.retry`, Effect's combinators)
+ * follows exactly the same rules, written once below.
+ *
+ * The rules, in order, after a retryable outcome: `tries >= maxTries` → `elapsed >=
+ * maxTime` → the wait strategy ends → jitter → the sleep clamped to what is left of
+ * `maxTime` → the backoff taps → sleep.
+ */
+export interface Plan {
+  /** The pure wait strategy (fast), or undefined when `base` is a schedule stepped through its Effect `step`. */
+  readonly strategy: Strategy<any> | undefined
+  readonly base: Schedule.Schedule<unknown, any, any> | undefined
+  /** The jitter to apply, or undefined for none. */
+  readonly jitter: JitterFunction | undefined
+  /** A jitter of ours was applied (even `Jitter.none`): the `jitter` option must not add another. */
+  readonly jittered: boolean
+  readonly maxTries: number
+  readonly maxTime: number
+  readonly onBackoff: ReadonlyArray<Tap> | undefined
+  readonly onGiveup: ReadonlyArray<Tap> | undefined
+}
+
+/** @internal */
+export const PlanTypeId: unique symbol = Symbol.for("@effect-backoff/core/Plan")
+
+/** @internal A Schedule that carries its plan. */
+export interface PlanSchedule<In = unknown> extends Schedule.Schedule<Duration.Duration, In> {
+  readonly [PlanTypeId]: Plan
+}
+
+/** @internal The plan a schedule of ours carries, if any. */
+export const planOf = (schedule: unknown): Plan | undefined =>
+  typeof schedule === "object" && schedule !== null ? (schedule as Partial<PlanSchedule>)[PlanTypeId] : undefined
+
+// Schedule.isSchedule narrows to Schedule<unknown, never, unknown>, which accepts no input
+/** @internal */
+export const isAnySchedule = (u: unknown): u is Schedule.Schedule<unknown, any, any> => Schedule.isSchedule(u)
+
+// ---------------------------------------------------------------------------
+// The rules (one place each; the loop and the schedule's step both call these)
+// ---------------------------------------------------------------------------
+
+/** @internal `maxTries` and `maxTime`, checked after call number `tries` ended at `elapsed`. */
+export const limitReached = (
+  plan: Plan,
+  tries: number,
+  elapsed: number,
+  spent: boolean
+): "maxTries" | "maxTime" | undefined =>
+  tries >= plan.maxTries ? "maxTries" : elapsed >= plan.maxTime || spent ? "maxTime" : undefined
+
+/**
+ * @internal Python's `max_time` clamp: the sleep is cut to what is left of the budget, and
+ * a clamped sleep ends exactly on it. The caller marks the budget spent when the returned
+ * sleep is `maxTime - elapsed` (`isClamped`), so the next failure gives up whatever the
+ * clock's rounding says: rounding can never yield a run of empty sleeps.
+ */
+export const clampToBudget = (maxTime: number, elapsed: number, sleep: number): number => {
+  const s = sleep > MAX_WAIT_MILLIS ? MAX_WAIT_MILLIS : sleep >= 0 ? sleep : 0
+  const remaining = maxTime - elapsed
+  return s >= remaining ? remaining : s
+}
+
+/** @internal The sleep `clampToBudget` returned used up the budget. */
+export const isClamped = (maxTime: number, elapsed: number, sleep: number): boolean =>
+  maxTime !== Infinity && sleep >= maxTime - elapsed
+
+/** @internal The next wait of the plan's strategy (before jitter), or undefined when it has ended. */
+export const nextWait = (
+  plan: Plan,
+  now: number,
+  input: unknown,
+  state: unknown
+): Effect.Effect<readonly [state: unknown, wait: number] | undefined, never, any> | (readonly [unknown, number]) | undefined => {
+  if (plan.strategy !== undefined) {
+    const step: Step | undefined = plan.strategy.next(state, input)
+    return step === undefined ? undefined : [step, step.wait] as const
+  }
+  return Effect.map(plan.base!.step(now, input, state), ([next, _out, decision]) =>
+    ScheduleDecision.isDone(decision)
+      ? undefined
+      : [next, Math.max(0, ScheduleIntervals.start(decision.intervals) - now)] as const)
+}
+
+/** @internal The state a run of the plan starts from. */
+export const initialState = (plan: Plan): unknown => plan.strategy === undefined ? plan.base!.initial : undefined
+
+// ---------------------------------------------------------------------------
+// The schedule (Effect's driver: Effect.retry, Effect.repeat, Stream.retry, combinators)
+// ---------------------------------------------------------------------------
+
+interface StepState {
+  /** The number of the call that just ended (1 at the first step). */
+  readonly tries: number
+  /** The `now` of the first step: under Effect's driver maxTime counts from the end of the first call. */
+  readonly start: number
+  readonly spent: boolean
+  readonly inner: unknown
+}
+
+const tapDetails = (tap: Tap, tries: number, elapsed: number, input: unknown, wait?: Duration.Duration, reason?: GiveupReason) => {
+  const details: Record<string, unknown> = { target: "effect", args: [], tries, elapsed: Duration.millis(elapsed) }
+  if (wait !== undefined) details.wait = wait
+  details[tap.key] = input
+  if (reason !== undefined) details.reason = reason
+  return details
+}
+
+/** @internal Runs taps in order with the details Effect's driver can give (target "effect", args []). */
+const runTaps = (
+  taps: ReadonlyArray<Tap> | undefined,
+  tries: number,
+  elapsed: number,
+  input: unknown,
+  wait?: Duration.Duration,
+  reason?: GiveupReason
+): Effect.Effect<void, never, unknown> =>
+  taps === undefined
+    ? Effect.void
+    : Effect.forEach(
+      taps,
+      (tap) => callbacks.callHandler(tap.handler, tapDetails(tap, tries, elapsed, input, wait, reason)),
+      { discard: true }
+    )
+
+const done = (state: StepState, wait: number) => [state, Duration.millis(wait), ScheduleDecision.done] as const
+
+/** @internal The Schedule that follows a plan's rules when Effect drives it. */
+export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
+  const initial: StepState | undefined = undefined
+  const schedule = Schedule.makeWithState<StepState | undefined, In, Duration.Duration, any>(initial, (now, input, s) =>
+    Effect.suspend(() => {
+      const state: StepState = s ?? { tries: 1, start: now, spent: false, inner: initialState(plan) }
+      const elapsed = now - state.start
+      const giveUp = (reason: GiveupReason) =>
+        plan.onGiveup === undefined
+          ? Effect.succeed(done(state, 0))
+          : Effect.as(runTaps(plan.onGiveup, state.tries, elapsed, input, undefined, reason), done(state, 0))
+      const limit = limitReached(plan, state.tries, elapsed, state.spent)
+      if (limit !== undefined) return giveUp(limit)
+      const proceed = (next: readonly [unknown, number] | undefined) => {
+        if (next === undefined) return giveUp("exhausted")
+        const [inner, wait] = next
+        return Effect.flatMap(jitterWait(plan.jitter, wait), (jittered) => {
+          const sleep = clampToBudget(plan.maxTime, elapsed, jittered)
+          const nextState: StepState = {
+            tries: state.tries + 1,
+            start: state.start,
+            spent: isClamped(plan.maxTime, elapsed, sleep),
+            inner
+          }
+          const duration = Duration.millis(sleep)
+          const decision = [
+            nextState,
+            duration,
+            ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
+          ] as const
+          return plan.onBackoff === undefined
+            ? Effect.succeed(decision)
+            : Effect.as(runTaps(plan.onBackoff, state.tries, elapsed, input, duration), decision)
+        })
+      }
+      const next = nextWait(plan, now, input, state.inner)
+      return Effect.isEffect(next) ? Effect.flatMap(next, proceed) : proceed(next)
+    })) as unknown as Schedule.Schedule<Duration.Duration, In>
+  return Object.assign(schedule, { [PlanTypeId]: plan }) as PlanSchedule<In>
+}
+
+// ---------------------------------------------------------------------------
+// Building plans
+// ---------------------------------------------------------------------------
+
+const empty = {
+  jitter: undefined,
+  jittered: false,
+  maxTries: Infinity,
+  maxTime: Infinity,
+  onBackoff: undefined,
+  onGiveup: undefined
+} as const
+
+/** @internal A plan that only waits: a pure strategy. */
+export const fromStrategy = (strategy: Strategy<any>): Plan => ({ ...empty, strategy, base: undefined })
+
+/**
+ * @internal The plan of any schedule: its own if it carries one, else a plan that steps it
+ * through `Schedule.step` (correct for every schedule, slower than a pure strategy).
+ */
+export const fromSchedule = (schedule: Schedule.Schedule<unknown, any, any>): Plan =>
+  planOf(schedule) ?? { ...empty, strategy: undefined, base: schedule }
+
+/** @internal Wraps a plan's schedule as the base of a new plan, so later rules apply after it. */
+const wrap = (schedule: Schedule.Schedule<unknown, any, any>): Plan => ({ ...empty, strategy: undefined, base: schedule })
+
+/** @internal `maxTries` on top: the lower limit wins, whatever the order. */
+export const withMaxTries = (schedule: Schedule.Schedule<unknown, any, any>, maxTries: number): Plan => {
+  const plan = fromSchedule(schedule)
+  return { ...plan, maxTries: Math.min(plan.maxTries, maxTries) }
+}
+
+/**
+ * @internal `maxTime` on top. Taps already in the plan saw the unclamped wait in the order
+ * the user wrote, so then the plan becomes the base of a new one instead of being merged.
+ */
+export const withMaxTime = (schedule: Schedule.Schedule<unknown, any, any>, maxTime: number): Plan => {
+  const plan = fromSchedule(schedule)
+  if (plan.onBackoff !== undefined) return { ...wrap(schedule), maxTime }
+  return { ...plan, maxTime: Math.min(plan.maxTime, maxTime) }
+}
+
+/**
+ * @internal Jitter on top: composes with an earlier jitter; after a `maxTime` clamp or taps
+ * (which then saw the unjittered wait) the plan becomes the base of a new one.
+ */
+export const withJitter = (schedule: Schedule.Schedule<unknown, any, any>, jitter: JitterFunction | undefined): Plan => {
+  const plan = fromSchedule(schedule)
+  // no jitter composes with anything, in any order
+  if (jitter === undefined) return { ...plan, jittered: true }
+  if (plan.maxTime !== Infinity || plan.onBackoff !== undefined) return { ...wrap(schedule), jitter, jittered: true }
+  const inner = plan.jitter
+  const composed: JitterFunction | undefined = inner === undefined
+    ? jitter
+    : jitter === undefined
+    ? inner
+    : (wait) =>
+      Effect.flatMap(jitterWait(inner, Duration.toMillis(wait)), (w) => Effect.map(jitterWait(jitter, w), Duration.millis))
+  return { ...plan, jitter: composed, jittered: true }
+}
+
+/** @internal A tap appended to the plan. */
+export const withTap = (
+  schedule: Schedule.Schedule<unknown, any, any>,
+  event: "onBackoff" | "onGiveup",
+  tap: Tap
+): Plan => {
+  const plan = fromSchedule(schedule)
+  const taps = plan[event]
+  return { ...plan, [event]: taps === undefined ? [tap] : [...taps, tap] }
+}
