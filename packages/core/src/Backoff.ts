@@ -533,11 +533,7 @@ export const onException: {
   ): (
     ...args: Args
   ) => Effect.Effect<ExceptionValue<Unwrap<Ret>, O>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
-} = function(this: unknown) {
-  // dual by hand: the data-last form must validate and resolve its options now, once,
-  // not each time the returned function is applied
-  return arguments.length >= 2 ? internal.onException(arguments[1])(arguments[0]) : internal.onException(arguments[0])
-} as any
+} = internal.onExceptionDual
 
 /**
  * Re-runs an effect (or a function) while `predicate(value)` holds (default: the value is
@@ -581,11 +577,7 @@ export const onPredicate: {
   ): (
     ...args: Args
   ) => Effect.Effect<Unwrap<Ret>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
-} = function(this: unknown) {
-  // dual by hand: the data-last form must validate and resolve its options now, once,
-  // not each time the returned function is applied
-  return arguments.length >= 2 ? internal.onPredicate(arguments[1])(arguments[0]) : internal.onPredicate(arguments[0])
-} as any
+} = internal.onPredicateDual
 
 /**
  * The policy Schedule python-backoff's options build: the wait strategy (default
@@ -610,7 +602,7 @@ export const schedule: <In = unknown, R = never>(options?: {
   readonly maxTries?: number | undefined
   readonly maxTime?: Duration.DurationInput | undefined
   readonly jitter?: Jitter | null | undefined
-}) => Schedule.Schedule<Duration.Duration, In, R> = internal.schedule as any
+}) => Schedule.Schedule<Duration.Duration, In, R> = internal.schedule
 
 /**
  * Ends the schedule after `n` calls in all, the first counted (python's `max_tries`):
@@ -632,7 +624,7 @@ export const schedule: <In = unknown, R = never>(options?: {
 export const maxTries: {
   (n: number): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, n: number): Schedule.Schedule<Duration.Duration, In, R>
-} = internal.maxTries as any
+} = internal.maxTries
 
 /**
  * Python's `max_time`: the schedule ends once `d` has passed, and each delay is cut to
@@ -659,7 +651,7 @@ export const maxTries: {
 export const maxTime: {
   (d: Duration.DurationInput): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, d: Duration.DurationInput): Schedule.Schedule<Duration.Duration, In, R>
-} = internal.maxTime as any
+} = internal.maxTime
 
 /**
  * Where a tap's details carry the schedule's input under Effect's own driver:
@@ -704,7 +696,7 @@ export const tapBackoff: {
     handler: Handler<BackoffDetails<In, In>, R2>,
     options?: TapOptions
   ): Schedule.Schedule<Duration.Duration, In, R | R2>
-} = internal.tapBackoff as any
+} = internal.tapBackoff
 
 /**
  * Runs `handler` with the details of the give-up, when the schedule ends (its `reason`
@@ -735,7 +727,7 @@ export const tapGiveup: {
     handler: Handler<GiveupDetails<In, In>, R2>,
     options?: TapOptions
   ): Schedule.Schedule<Duration.Duration, In, R | R2>
-} = internal.tapGiveup as any
+} = internal.tapGiveup
 
 /**
  * `Effect.retry` through this library's loop: any Schedule, with the success, backoff and
@@ -772,9 +764,7 @@ export const retry: {
     self: Effect.Effect<A, E, R>,
     options: O
   ): Effect.Effect<A, E, R | OptionsContext<O>>
-} = function(this: unknown) {
-  return arguments.length >= 2 ? internal.retry(arguments[1])(arguments[0]) : internal.retry(arguments[0])
-} as any
+} = internal.retryDual
 
 /**
  * `Effect.repeat` through this library's loop: runs the effect again while `while` holds
@@ -801,9 +791,7 @@ export const repeat: {
     self: Effect.Effect<A, E, R>,
     options: O
   ): Effect.Effect<A, E, R | OptionsContext<O>>
-} = function(this: unknown) {
-  return arguments.length >= 2 ? internal.repeat(arguments[1])(arguments[0]) : internal.repeat(arguments[0])
-} as any
+} = internal.repeatDual
 
 /**
  * The metrics `withMetrics` records, each tagged by `target`: `retries` (counter, one per

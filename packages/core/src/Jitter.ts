@@ -8,14 +8,32 @@
  */
 import type { Duration, Effect, Schedule } from "effect"
 import * as internal from "./internal/jitter.js"
+import type { JitterFunction } from "./internal/plan.js"
 
 /**
- * A function from the strategy's wait to the wait actually slept.
+ * A function from the strategy's wait to the wait actually slept: a `Duration`, any
+ * `DurationInput`, or an Effect of one (drawing from Effect's `Random`, so a seeded
+ * `Random` makes it reproducible).
+ *
+ * **Details**
+ *
+ * Jitter is applied to every wait, zero included (python-backoff's rule: `Jitter.random`
+ * of a zero wait is a random 0–1 s). A result that is negative, `NaN` or infinite makes
+ * the run die with an `InvalidOptionError` naming `jitter`: never a zero-delay storm.
+ *
+ * @example
+ * ```ts
+ * import { Backoff, Jitter, Wait } from "@effect-backoff/core"
+ * import { Duration } from "effect"
+ *
+ * const plusQuarter: Jitter.Jitter = (wait) => Duration.sum(wait, Duration.millis(250))
+ * const policy = Backoff.schedule({ wait: Wait.constant({ interval: "0 seconds" }), jitter: plusQuarter, maxTries: 3 })
+ * ```
  *
  * @since 0.1.0
  * @category models
  */
-export type Jitter = (wait: Duration.Duration) => Effect.Effect<Duration.Duration>
+export type Jitter = JitterFunction
 
 /**
  * Uniform in `[0, wait]` (AWS "Full Jitter"). The default everywhere.
@@ -32,7 +50,7 @@ export type Jitter = (wait: Duration.Duration) => Effect.Effect<Duration.Duratio
  * @since 0.1.0
  * @category jitter
  */
-export const full: Jitter = internal.full
+export const full: (wait: Duration.Duration) => Effect.Effect<Duration.Duration> = internal.full
 
 /**
  * The wait plus uniform `[0, 1 second)`: python-backoff's `random_jitter`. It may exceed
@@ -50,7 +68,7 @@ export const full: Jitter = internal.full
  * @since 0.1.0
  * @category jitter
  */
-export const random: Jitter = internal.random
+export const random: (wait: Duration.Duration) => Effect.Effect<Duration.Duration> = internal.random
 
 /**
  * Half the wait plus uniform `[0, wait/2]`: never less than half the wait.
@@ -67,7 +85,7 @@ export const random: Jitter = internal.random
  * @since 0.1.0
  * @category jitter
  */
-export const equal: Jitter = internal.equal
+export const equal: (wait: Duration.Duration) => Effect.Effect<Duration.Duration> = internal.equal
 
 /**
  * The wait unchanged. `jitter: null` in the `Backoff` options means the same.
@@ -83,7 +101,7 @@ export const equal: Jitter = internal.equal
  * @since 0.1.0
  * @category jitter
  */
-export const none: Jitter = internal.none
+export const none: (wait: Duration.Duration) => Effect.Effect<Duration.Duration> = internal.none
 
 /**
  * The schedule with every delay jittered; the output is the jittered delay.
@@ -91,8 +109,10 @@ export const none: Jitter = internal.none
  * **Details**
  *
  * Works with any `Schedule`, ours or Effect's, so a jittered policy can be used with
- * plain `Effect.retry`. Do not pass a schedule jittered this way to `Backoff` without
- * `jitter: null`, or it is jittered twice.
+ * plain `Effect.retry`. A policy jittered this way is never jittered again: `Backoff`'s
+ * default `Jitter.full` does not apply to it, and an explicit `jitter` option on top of
+ * it is an `InvalidOptionError` (one of the two would be silently lost). A value that is
+ * not a Schedule is an `InvalidOptionError` at once.
  *
  * @example
  * ```ts
@@ -110,4 +130,4 @@ export const none: Jitter = internal.none
 export const apply: {
   (jitter: Jitter): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: Jitter): Schedule.Schedule<Duration.Duration, In, R>
-} = internal.apply as any
+} = internal.apply

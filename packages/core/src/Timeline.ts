@@ -4,9 +4,10 @@
  *
  * @since 0.1.0
  */
-import type { Duration, Effect, Exit } from "effect"
+import type { Duration, Effect, Exit, Schedule } from "effect"
 import type {
   ExceptionOptions,
+  GiveupReason,
   OptionsContext,
   OptionsError,
   PredicateOptions
@@ -20,19 +21,11 @@ import * as internal from "./internal/timeline.js"
  * @since 0.1.0
  * @category models
  */
-export interface Outcome<A, E> {
-  readonly _tag: "Fail" | "Succeed"
-  readonly value: A | E
-  readonly duration: number
-  /** @internal */
-  readonly [internal.OutcomeTypeId]: typeof internal.OutcomeTypeId
-  /** phantom types */
-  readonly "~types"?: { readonly a: A; readonly e: E }
-}
+export type Outcome<A, E> = internal.Outcome<A, E>
 
 /**
  * One thing that happened. A `Call` is stamped when the call starts; the others when the
- * call they follow ends. `wait` is present on `Backoff` events.
+ * call they follow ends. `wait` is present on `Backoff` events, `reason` on `Giveup`.
  *
  * @since 0.1.0
  * @category models
@@ -42,6 +35,8 @@ export interface Event {
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration
+  /** @since 0.2.0 */
+  readonly reason?: GiveupReason
 }
 
 /**
@@ -84,7 +79,7 @@ export interface Settings {
  * @since 0.1.0
  * @category constructors
  */
-export const fail: <E>(error: E, duration?: Duration.DurationInput) => Outcome<never, E> = internal.fail as any
+export const fail: <E>(error: E, duration?: Duration.DurationInput) => Outcome<never, E> = internal.fail
 
 /**
  * A call that succeeds with `value` after `duration` of virtual time (default 0).
@@ -99,12 +94,18 @@ export const fail: <E>(error: E, duration?: Duration.DurationInput) => Outcome<n
  * @since 0.1.0
  * @category constructors
  */
-export const succeed: <A>(value: A, duration?: Duration.DurationInput) => Outcome<A, never> = internal.succeed as any
+export const succeed: <A>(value: A, duration?: Duration.DurationInput) => Outcome<A, never> = internal.succeed
 
 /**
  * Runs a policy with `onException` semantics against scripted outcomes (the last repeats
  * if the run outlives the list) on its own virtual clock: the caller needs no TestClock
  * and its clock is left alone. Handlers and logging in the options run as usual.
+ *
+ * **Details**
+ *
+ * The policy is `onException`'s options, or a built policy Schedule (run as
+ * `Backoff.retry({ schedule: policy })` runs it, without log lines), so users can see and
+ * property-test their own policies.
  *
  * @example
  * ```ts
@@ -123,11 +124,18 @@ export const succeed: <A>(value: A, duration?: Duration.DurationInput) => Outcom
  * @since 0.1.0
  * @category running
  */
-export const run: <A, E, const O extends ExceptionOptions<NoInfer<E>>>(
-  options: O,
-  outcomes: ReadonlyArray<Outcome<A, E>>,
-  settings?: Settings
-) => Effect.Effect<Result<A, E | OptionsError<O>>, never, OptionsContext<O>> = internal.run
+export const run: {
+  <A, E, R>(
+    policy: Schedule.Schedule<unknown, NoInfer<E>, R>,
+    outcomes: ReadonlyArray<Outcome<A, E>>,
+    settings?: Settings
+  ): Effect.Effect<Result<A, E>, never, R>
+  <A, E, const O extends ExceptionOptions<NoInfer<E>>>(
+    options: O,
+    outcomes: ReadonlyArray<Outcome<A, E>>,
+    settings?: Settings
+  ): Effect.Effect<Result<A, E | OptionsError<O>>, never, OptionsContext<O>>
+} = internal.run
 
 /**
  * Runs a policy with `onPredicate` semantics against scripted values (plain values, or
@@ -136,18 +144,25 @@ export const run: <A, E, const O extends ExceptionOptions<NoInfer<E>>>(
  * @example
  * ```ts
  * import { Timeline, Wait } from "@effect-backoff/core"
- * import { Effect } from "effect"
+ * import { Effect, Exit } from "effect"
  *
  * const program = Timeline.runPredicate({ wait: Wait.constant(), jitter: null, logger: false }, [0, 0, 42])
- * const { result } = Effect.runSync(program)
- * console.log(result) // Exit.succeed(42)
+ * const { calls, result } = Effect.runSync(program)
+ * console.log(calls, Exit.isSuccess(result) && result.value) // 3 42
  * ```
  *
  * @since 0.1.0
  * @category running
  */
-export const runPredicate: <A, const O extends PredicateOptions<NoInfer<A>>>(
-  options: O,
-  values: ReadonlyArray<A | Outcome<A, never>>,
-  settings?: Settings
-) => Effect.Effect<Result<A, OptionsError<O>>, never, OptionsContext<O>> = internal.runPredicate
+export const runPredicate: {
+  <A, R>(
+    policy: Schedule.Schedule<unknown, NoInfer<A>, R>,
+    values: ReadonlyArray<A | Outcome<A, never>>,
+    settings?: Settings
+  ): Effect.Effect<Result<A, never>, never, R>
+  <A, const O extends PredicateOptions<NoInfer<A>>>(
+    options: O,
+    values: ReadonlyArray<A | Outcome<A, never>>,
+    settings?: Settings
+  ): Effect.Effect<Result<A, OptionsError<O>>, never, OptionsContext<O>>
+} = internal.runPredicate

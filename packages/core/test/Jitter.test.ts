@@ -17,7 +17,12 @@ import { firstBad, gaps, MAX, NANO, retryTimeline, seededMillis, steps } from ".
 // ---------------------------------------------------------------------------
 
 /** `n` draws of `jitter` for a wait of `waitMs`, under a seeded Random, in milliseconds. */
-const samples = (jitter: Jitter.Jitter, waitMs: number, n: number, seed: unknown): Array<number> =>
+const samples = (
+  jitter: (wait: Duration.Duration) => Effect.Effect<Duration.Duration>,
+  waitMs: number,
+  n: number,
+  seed: unknown
+): Array<number> =>
   Effect.runSync(
     Effect.replicateEffect(jitter(Duration.millis(waitMs)), n).pipe(Effect.withRandom(Random.make(seed)))
   ).map(Duration.toMillis)

@@ -78,15 +78,22 @@ describe("Wait", () => {
 })
 
 describe("Jitter", () => {
-  it("a jitter is a function from Duration to Effect<Duration>", () => {
-    expectTypeOf(Jitter.full).toEqualTypeOf<Jitter.Jitter>()
-    expectTypeOf(Jitter.random).toEqualTypeOf<Jitter.Jitter>()
-    expectTypeOf(Jitter.equal).toEqualTypeOf<Jitter.Jitter>()
-    expectTypeOf(Jitter.none).toEqualTypeOf<Jitter.Jitter>()
-    expectTypeOf<Jitter.Jitter>().toEqualTypeOf<(wait: Duration.Duration) => Effect.Effect<Duration.Duration>>()
-    // a custom jitter needs no annotation beyond the type
+  it("a jitter maps a Duration to a DurationInput or an Effect of one; the built-ins return Effects", () => {
+    type Builtin = (wait: Duration.Duration) => Effect.Effect<Duration.Duration>
+    expectTypeOf(Jitter.full).toEqualTypeOf<Builtin>()
+    expectTypeOf(Jitter.random).toEqualTypeOf<Builtin>()
+    expectTypeOf(Jitter.equal).toEqualTypeOf<Builtin>()
+    expectTypeOf(Jitter.none).toEqualTypeOf<Builtin>()
+    expectTypeOf(Jitter.full).toMatchTypeOf<Jitter.Jitter>()
+    expectTypeOf<Jitter.Jitter>().toEqualTypeOf<
+      (wait: Duration.Duration) => Duration.DurationInput | Effect.Effect<Duration.DurationInput>
+    >()
+    // a custom jitter needs no annotation beyond the type: an Effect, a Duration or a DurationInput
     const half: Jitter.Jitter = (wait) => Effect.succeed(Duration.times(wait, 0.5))
+    const plus: Jitter.Jitter = (wait) => Duration.sum(wait, "250 millis")
+    const millis: Jitter.Jitter = (wait) => Duration.toMillis(wait) / 2
     expectTypeOf(half).toEqualTypeOf<Jitter.Jitter>()
+    void [plus, millis]
   })
 
   it("Jitter.apply outputs Durations and keeps the schedule's input and requirements (both forms)", () => {
@@ -108,8 +115,10 @@ describe("Jitter", () => {
 
   it("Jitter.apply rejects a non-jitter", () => {
     compileOnly(() => {
-      // @ts-expect-error a jitter returns an Effect
-      Jitter.apply(Wait.expo(), (d: Duration.Duration) => d)
+      // @ts-expect-error a jitter returns a duration (or an Effect of one)
+      Jitter.apply(Wait.expo(), (d: Duration.Duration) => d.toString() === "" ? true : false)
+      // @ts-expect-error Jitter.apply takes a Schedule
+      Jitter.apply("expo", Jitter.full)
     })
   })
 })

@@ -1,6 +1,5 @@
 import { Effect, Option } from "effect"
-import type { Schedule } from "effect"
-import { dual } from "effect/Function"
+import type { Duration, Schedule } from "effect"
 import * as callbacks from "./callbacks.js"
 import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
@@ -17,17 +16,43 @@ const scheduleArg = (name: string, self: unknown): Schedule.Schedule<unknown, an
   return self
 }
 
+type Limit<A> = {
+  (limit: A): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, limit: A): Schedule.Schedule<Duration.Duration, In, R>
+}
+
+/**
+ * A dual combinator that validates its argument at once, in the data-last form too: a
+ * bad limit throws where it is written, not where the policy is first used.
+ */
+const limit = <A, V>(
+  name: string,
+  read: (input: A) => V,
+  extend: (schedule: Schedule.Schedule<unknown, any, any>, value: V) => plans.Plan
+): Limit<A> => {
+  const apply = (self: unknown, value: V) => plans.toSchedule(extend(scheduleArg(name, self), value))
+  return function(this: unknown) {
+    if (arguments.length >= 2) return apply(arguments[0], read(arguments[1]))
+    const value = read(arguments[0])
+    return (self: unknown) => apply(self, value)
+  } as Untyped
+}
+
 /** @internal `Backoff.maxTries(n)`: `n` calls in all, the first counted. */
-export const maxTries = dual(2, (self: Schedule.Schedule<unknown, any, any>, n: number) => {
-  const schedule = scheduleArg("maxTries", self)
-  return plans.toSchedule(plans.withMaxTries(schedule, maxTriesValue(n)))
-})
+export const maxTries: Limit<number> = limit("maxTries", maxTriesValue, plans.withMaxTries)
 
 /** @internal `Backoff.maxTime(d)`: python's `max_time`, the schedule ends once the budget is spent, each delay clamped. */
-export const maxTime = dual(2, (self: Schedule.Schedule<unknown, any, any>, d: unknown) => {
-  const schedule = scheduleArg("maxTime", self)
-  return plans.toSchedule(plans.withMaxTime(schedule, durationMillis("maxTime", d, true)))
-})
+export const maxTime: Limit<Duration.DurationInput> = limit(
+  "maxTime",
+  (d: Duration.DurationInput) => durationMillis("maxTime", d, true),
+  plans.withMaxTime
+)
+
+/**
+ * @internal A function typed by its public module (whose signature names the public
+ * details types), implemented here without them.
+ */
+export type Untyped = (...args: Array<any>) => any
 
 const tapOptions = (name: string, o: unknown): "exception" | "value" => {
   const r = options.record(o, ["input"])
@@ -36,17 +61,20 @@ const tapOptions = (name: string, o: unknown): "exception" | "value" => {
   return r.input
 }
 
-const tap = (event: "onBackoff" | "onGiveup", name: string) =>
-  dual(
-    (args) => plans.isAnySchedule(args[0]),
-    (self: Schedule.Schedule<unknown, any, any>, handler: unknown, o?: unknown) => {
-      if (typeof handler !== "function") {
-        throw invalid(name, handler, "a function (details) => void | Promise<void> | Effect<void>")
-      }
-      const key = tapOptions(name, o)
-      return plans.toSchedule(plans.withTap(self, event, { handler: handler as callbacks.AnyHandler, key }))
+const tap = (event: "onBackoff" | "onGiveup", name: string): Untyped => {
+  const read = (handler: unknown, o: unknown): plans.Tap => {
+    if (typeof handler !== "function") {
+      throw invalid(name, handler, "a function (details) => void | Promise<void> | Effect<void>")
     }
-  )
+    return { handler: handler as callbacks.AnyHandler, key: tapOptions(name, o) }
+  }
+  const apply = (self: unknown, t: plans.Tap) => plans.toSchedule(plans.withTap(scheduleArg(name, self), event, t))
+  return function(this: unknown) {
+    if (plans.isAnySchedule(arguments[0])) return apply(arguments[0], read(arguments[1], arguments[2]))
+    const t = read(arguments[0], arguments[1])
+    return (self: unknown) => apply(self, t)
+  }
+}
 
 /** @internal */
 export const tapBackoff = tap("onBackoff", "tapBackoff")
@@ -243,7 +271,7 @@ export const onPredicate = (input: unknown): (self: unknown) => any => {
 }
 
 /** @internal `Backoff.schedule(options)`: the policy python-backoff's options build. */
-export const schedule = (input: unknown): Schedule.Schedule<unknown, any, any> => {
+export const schedule: Untyped = (input: unknown): Schedule.Schedule<unknown, any, any> => {
   const o = options.record(input, options.POLICY_KEYS)
   const policy = options.policyOptions(o)
   if (policy.schedule === undefined) {
@@ -337,3 +365,18 @@ export const repeat = (input: unknown): (self: unknown) => any => {
   const build = repeating(loop, again)
   return (self) => applyTo(self, loop, repeatMode, build)
 }
+
+/** @internal `dual` by hand: the data-last form validates and resolves its options now, once. */
+const byHand = (make: (options: unknown) => (self: unknown) => any): Untyped =>
+  function(this: unknown) {
+    return arguments.length >= 2 ? make(arguments[1])(arguments[0]) : make(arguments[0])
+  }
+
+/** @internal */
+export const onExceptionDual: Untyped = byHand(onException)
+/** @internal */
+export const onPredicateDual: Untyped = byHand(onPredicate)
+/** @internal */
+export const retryDual: Untyped = byHand(retry)
+/** @internal */
+export const repeatDual: Untyped = byHand(repeat)

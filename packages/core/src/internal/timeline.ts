@@ -7,12 +7,14 @@ import { durationMillis, invalid } from "./validate.js"
 /** @internal */
 export const OutcomeTypeId: unique symbol = Symbol.for("@effect-backoff/core/Timeline/Outcome")
 
-/** @internal */
-export interface Outcome {
+/** @internal A scripted outcome; `A` and `E` are phantom types for the public signatures. */
+export interface Outcome<A = unknown, E = unknown> {
   readonly [OutcomeTypeId]: typeof OutcomeTypeId
   readonly _tag: "Fail" | "Succeed"
-  readonly value: unknown
+  readonly value: A | E
   readonly duration: number
+  /** phantom types */
+  readonly "~types"?: { readonly a: A; readonly e: E }
 }
 
 const outcome = (_tag: "Fail" | "Succeed", value: unknown, duration: Duration.DurationInput | undefined): Outcome => ({
@@ -23,10 +25,13 @@ const outcome = (_tag: "Fail" | "Succeed", value: unknown, duration: Duration.Du
 })
 
 /** @internal */
-export const fail = (error: unknown, duration?: Duration.DurationInput): Outcome => outcome("Fail", error, duration)
+export const fail = <E>(error: E, duration?: Duration.DurationInput): Outcome<never, E> =>
+  outcome("Fail", error, duration) as Outcome<never, E>
 /** @internal */
-export const succeed = (value: unknown, duration?: Duration.DurationInput): Outcome =>
-  outcome("Succeed", value, duration)
+export const succeed = <A>(value: A, duration?: Duration.DurationInput): Outcome<A, never> =>
+  outcome("Succeed", value, duration) as Outcome<A, never>
+
+const falsy = (value: unknown) => !value
 
 const isOutcome = (u: unknown): u is Outcome => typeof u === "object" && u !== null && OutcomeTypeId in u
 
@@ -81,7 +86,10 @@ const timeline = (
   })
   // a built policy (a Schedule) runs as Backoff.retry / repeat would run it
   const isPolicy = isAnySchedule(options)
-  const o = isPolicy ? { schedule: options, logger: false } : (options ?? {}) as Record<string, unknown>
+  // (onPredicate semantics: run again while the value is falsy)
+  const o: Record<string, unknown> = isPolicy
+    ? mode === "exception" ? { schedule: options, logger: false } : { schedule: options, logger: false, while: falsy }
+    : (options ?? {}) as Record<string, unknown>
   const apply = (opts: unknown) =>
     isPolicy
       ? (mode === "exception" ? backoff.retry(opts) : backoff.repeat(opts))
@@ -127,10 +135,13 @@ const timeline = (
   })
 }
 
-/** @internal */
-export const run = (options: unknown, outcomes: ReadonlyArray<unknown>, settings?: any) =>
+/** @internal typed by the public module, whose signatures name the public option types */
+export const run: (...args: Array<any>) => any = (options: unknown, outcomes: ReadonlyArray<unknown>, settings?: any) =>
   timeline("exception", options, outcomes, settings)
 
-/** @internal */
-export const runPredicate = (options: unknown, values: ReadonlyArray<unknown>, settings?: any) =>
-  timeline("predicate", options, values, settings)
+/** @internal typed by the public module, whose signatures name the public option types */
+export const runPredicate: (...args: Array<any>) => any = (
+  options: unknown,
+  values: ReadonlyArray<unknown>,
+  settings?: any
+) => timeline("predicate", options, values, settings)
