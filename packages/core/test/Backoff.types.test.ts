@@ -2,10 +2,10 @@
  * Type-level tests: checked by `tsc` (the workspace typecheck); at run time they only
  * make sure the expressions build.
  */
-import { Backoff, Timeline, Wait } from "@effect-backoff/core"
+import { Backoff, Jitter, Timeline, Wait } from "@effect-backoff/core"
 import type { InvalidOptionError } from "@effect-backoff/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, Context, Duration, Effect, pipe } from "effect"
+import { Config, Context, Duration, Effect, pipe, Schedule } from "effect"
 import type { ConfigError, Option } from "effect"
 import { HttpError, OtherError } from "./helpers.js"
 
@@ -204,6 +204,137 @@ describe("invalid uses do not compile", () => {
     Backoff.onException(effect, {
       // @ts-expect-error the giveup predicate receives the typed error: no such field
       giveup: (e) => e.nope === 1
+    })
+  })
+})
+
+/** Holds code that only has to compile (or fail to): it is never run. */
+const compileOnly = (_code: () => unknown): void => {}
+
+describe("the pipe form is typed from the effect", () => {
+  it("callbacks and details see the effect's error and value, never any", () => {
+    effect.pipe(Backoff.onException({
+      giveup: (e) => {
+        expectTypeOf(e).toEqualTypeOf<HttpError | OtherError>()
+        return false
+      },
+      onBackoff: (d) => {
+        expectTypeOf(d.exception).not.toBeAny()
+        expectTypeOf(d.exception).toEqualTypeOf<HttpError | OtherError | undefined>()
+      },
+      onGiveup: (d) => {
+        expectTypeOf(d.reason).toEqualTypeOf<Backoff.GiveupReason>()
+      }
+    }))
+    readQueue.pipe(Backoff.onPredicate({
+      predicate: (xs) => {
+        expectTypeOf(xs).toEqualTypeOf<ReadonlyArray<string>>()
+        return xs.length === 0
+      },
+      onSuccess: (d) => {
+        expectTypeOf(d.value).toEqualTypeOf<ReadonlyArray<string> | undefined>()
+      }
+    }))
+    compileOnly(() => {
+      // @ts-expect-error the error has no field `statsu`: a typo is caught, as in Effect.retry({ while })
+      effect.pipe(Backoff.onException({ giveup: (e) => e.statsu > 400 }))
+      // @ts-expect-error an unknown option is a compile error (NoExcessProperties)
+      effect.pipe(Backoff.onException({ maxTrys: 3 }))
+      // @ts-expect-error an unknown option is a compile error (NoExcessProperties)
+      readQueue.pipe(Backoff.onPredicate({ max_tries: 3 }))
+    })
+  })
+
+  it("the exception filter narrows what giveup and the handlers see", () => {
+    effect.pipe(Backoff.onException({
+      exception: HttpError,
+      giveup: (e) => {
+        expectTypeOf(e).toEqualTypeOf<HttpError>()
+        return e.message === ""
+      },
+      onGiveup: (d) => {
+        expectTypeOf(d.exception).toEqualTypeOf<HttpError | undefined>()
+      }
+    }))
+    effect.pipe(Backoff.onException({
+      exception: "OtherError",
+      giveup: (e) => {
+        expectTypeOf(e).toEqualTypeOf<OtherError>()
+        return e.code > 1
+      }
+    }))
+    Backoff.onException(effect, {
+      exception: ["HttpError", OtherError],
+      giveup: (e) => {
+        // (data-first: the type carries NoInfer<E>, which toEqualTypeOf cannot see through)
+        expectTypeOf(e).not.toBeAny()
+        expectTypeOf(e).toMatchTypeOf<HttpError | OtherError>()
+        expectTypeOf<HttpError | OtherError>().toMatchTypeOf(e)
+        return false
+      }
+    })
+    compileOnly(() => {
+      // @ts-expect-error a misspelt tag matches no member of the error type
+      effect.pipe(Backoff.onException({ exception: "HttpErorr" }))
+      class Unrelated extends Error {
+        readonly unrelated = true
+      }
+      // @ts-expect-error a class outside the error type matches nothing
+      effect.pipe(Backoff.onException({ exception: Unrelated }))
+    })
+  })
+
+  it("raiseOnGiveup: a boolean not known at compile time gives A | Option<A>", () => {
+    const flag = Math.random() > 0.5
+    const either = effect.pipe(Backoff.onException({ raiseOnGiveup: flag }))
+    expectTypeOf(either).toEqualTypeOf<Effect.Effect<number | Option.Option<number>, HttpError | OtherError, Db>>()
+  })
+
+  it("an applier created apart from an effect applies to any Effect and keeps its types", () => {
+    const policy = Backoff.onException({ maxTries: 3 })
+    expectTypeOf(policy(effect)).toEqualTypeOf<Effect.Effect<number, HttpError | OtherError, Db>>()
+    expectTypeOf(policy(readQueue)).toEqualTypeOf<Effect.Effect<ReadonlyArray<string>, OtherError, Db>>()
+  })
+
+  it("what onException(options) returns is no argument to Effect.retry: a compile error, not a storm", () => {
+    compileOnly(() => {
+      // @ts-expect-error an applier is neither a Schedule nor Effect.retry's options
+      Effect.retry(effect, Backoff.onException({ maxTries: 3 }))
+      // @ts-expect-error the same for onPredicate
+      Effect.repeat(readQueue, Backoff.onPredicate({ maxTries: 3 }))
+    })
+    // the policy itself is a Schedule, and works there
+    const retried = Effect.retry(effect, Backoff.schedule({ maxTries: 3 }))
+    expectTypeOf(retried).toEqualTypeOf<Effect.Effect<number, HttpError | OtherError, Db>>()
+  })
+})
+
+describe("policy combinators and Backoff.retry / repeat types", () => {
+  it("maxTries, maxTime, tapBackoff keep the schedule's input and join the handler's services", () => {
+    const typed = Wait.runtime((e: HttpError) => e.message.length)
+    expectTypeOf(typed.pipe(Backoff.maxTries(3))).toEqualTypeOf<Schedule.Schedule<Duration.Duration, HttpError>>()
+    expectTypeOf(Backoff.maxTime(typed, "1 minute")).toEqualTypeOf<Schedule.Schedule<Duration.Duration, HttpError>>()
+    const tapped = Wait.expo().pipe(Backoff.tapBackoff((d) => Effect.flatMap(Metrics, (m) => Effect.sync(() => m.inc(d.target)))))
+    expectTypeOf(tapped).toEqualTypeOf<Schedule.Schedule<Duration.Duration, unknown, Metrics>>()
+    const policy = Wait.expo().pipe(Jitter.apply(Jitter.full), Backoff.maxTries(5), Backoff.maxTime("2 minutes"))
+    expectTypeOf(Effect.retry(effect, policy)).toEqualTypeOf<Effect.Effect<number, HttpError | OtherError, Db>>()
+  })
+
+  it("Backoff.retry and repeat: Effect.retry's shape, typed callbacks, services joined", () => {
+    const retried = effect.pipe(Backoff.retry({
+      schedule: Wait.expo().pipe(Backoff.maxTries(3)),
+      while: (e) => {
+        expectTypeOf(e).toEqualTypeOf<HttpError | OtherError>()
+        return e._tag === "HttpError"
+      },
+      onBackoff: () => Effect.flatMap(Metrics, () => Effect.void)
+    }))
+    expectTypeOf(retried).toEqualTypeOf<Effect.Effect<number, HttpError | OtherError, Db | Metrics>>()
+    const repeated = Backoff.repeat(readQueue, { schedule: Wait.constant(), until: (xs) => xs.length > 0 })
+    expectTypeOf(repeated).toEqualTypeOf<Effect.Effect<ReadonlyArray<string>, OtherError, Db>>()
+    compileOnly(() => {
+      // @ts-expect-error an unknown option is a compile error
+      effect.pipe(Backoff.retry({ schedule: Wait.expo(), maxTries: 3 }))
     })
   })
 })
