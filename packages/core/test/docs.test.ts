@@ -58,6 +58,7 @@ const countTsFences = (text: string): { all: number; ignored: number } => {
 /** The guides that must hold examples (README.md's blocks are checked when it exists). */
 const GUIDES = [
   "getting-started",
+  "policies",
   "on-exception",
   "on-predicate",
   "wait-strategies",
