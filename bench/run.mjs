@@ -32,9 +32,12 @@ const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw"]
 const PEERS = ["p-retry", "cockatiel", "exponential-backoff", "async-retry", "await"]
 // processes per implementation: the ratio scenarios get more; --quick runs the
 // real-timer scenarios once per implementation
+// policies as Schedules: the same policy through Backoff.retry, Effect.retry, and an
+// Effect combinator on top (slow path)
+const POLICY = ["ours-schedule", "effect-ours", "ours-intersect"]
 const GROUPS = [
-  { scenario: "success", impls: [...EFFECT, ...PEERS], processes: quick ? 2 : 3 },
-  { scenario: "retryVirtual", impls: EFFECT, processes: quick ? 2 : 4 },
+  { scenario: "success", impls: [...EFFECT, ...POLICY, ...PEERS], processes: quick ? 2 : 3 },
+  { scenario: "retryVirtual", impls: [...EFFECT, ...POLICY], processes: quick ? 2 : 4 },
   { scenario: "retryReal1ms", impls: [...EFFECT, ...PEERS], processes: quick ? 1 : 3 },
   { scenario: "retryReal0ms", impls: [...EFFECT, ...PEERS], processes: quick ? 1 : 3 },
   { scenario: "heap", impls: EFFECT, processes: quick ? 2 : 3 },
@@ -170,9 +173,9 @@ for (const [metric, byImpl] of Object.entries(values)) {
   scenarios[metric] = {}
   for (const [impl, xs] of Object.entries(byImpl)) scenarios[metric][impl] = median(xs)
 }
-const ratio = (metric, baseline) => {
+const ratio = (metric, baseline, impl = "ours") => {
   const s = scenarios[metric]
-  return s?.ours !== undefined && s?.[baseline] !== undefined ? s.ours / s[baseline] : null
+  return s?.[impl] !== undefined && s?.[baseline] !== undefined ? s[impl] / s[baseline] : null
 }
 const ratios = {
   success: ratio("success", "effect-raw"),
@@ -180,7 +183,14 @@ const ratios = {
   heapPerInflight: ratio("heapPerInflight", "effect-raw"),
   successVsLoop: ratio("success", "effect-loop"),
   retryVsLoop: ratio("retryVirtual", "effect-loop"),
-  heapVsLoop: ratio("heapPerInflight", "effect-loop")
+  heapVsLoop: ratio("heapPerInflight", "effect-loop"),
+  // policies as Schedules (issue: the policy is a Schedule)
+  scheduleSuccessVsOptions: ratio("success", "ours", "ours-schedule"),
+  scheduleRetryVsOptions: ratio("retryVirtual", "ours", "ours-schedule"),
+  effectRetryOursVsRaw: ratio("retryVirtual", "effect-raw", "effect-ours"),
+  effectSuccessOursVsRaw: ratio("success", "effect-raw", "effect-ours"),
+  intersectRetryVsSchedule: ratio("retryVirtual", "ours-schedule", "ours-intersect"),
+  intersectSuccessVsSchedule: ratio("success", "ours-schedule", "ours-intersect")
 }
 const targets = [
   ...RAW_TARGETS.filter((m) => scenarios[m] !== undefined).map((m) => ({
@@ -190,7 +200,10 @@ const targets = [
   })),
   { target: "success: ours <= 3x effect-loop", ratio: ratios.successVsLoop, limit: 3 },
   { target: "retryVirtual: ours <= 2x effect-loop", ratio: ratios.retryVsLoop, limit: 2 },
-  { target: "heapPerInflight: ours <= 1.2x effect-loop", ratio: ratios.heapVsLoop, limit: 1.2 }
+  { target: "heapPerInflight: ours <= 1.2x effect-loop", ratio: ratios.heapVsLoop, limit: 1.2 },
+  { target: "success: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleSuccessVsOptions, limit: 1.2 },
+  { target: "retryVirtual: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleRetryVsOptions, limit: 1.2 },
+  { target: "retryVirtual: Effect.retry(our policy) <= 1.0x Effect.retry(Effect's)", ratio: ratios.effectRetryOursVsRaw, limit: 1 }
 ].filter((t) => t.ratio !== null).map((t) => ({ ...t, met: t.ratio <= t.limit }))
 
 const fmt = (kind, v) => {

@@ -32,7 +32,7 @@ globalThis.setTimeout = function countedSetTimeout(...a) {
   return realSetTimeout(...a)
 }
 
-const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw"]
+const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw", "ours-schedule", "effect-ours", "ours-intersect"]
 const isEffect = EFFECT.includes(impl)
 
 /**

@@ -3,6 +3,11 @@
 //   ours+handlers   the same with three no-op handlers (onSuccess, onBackoff, onGiveup)
 //   effect-loop     the smallest correct hand-written loop: catch, sleep via Clock, try again, count tries
 //   effect-raw      Effect.retry with the equivalent core Schedule
+//   ours-schedule   Backoff.retry(op, { schedule: policy }) with the policy built by piping
+//                   (Wait + Jitter.apply + Backoff.maxTries): our loop, fast path
+//   effect-ours     Effect.retry(op, policy): Effect's driver stepping our policy Schedule
+//   ours-intersect  Backoff.retry with Schedule.intersect(policy, Schedule.recurs(n)): our
+//                   loop, stepping a policy it cannot look into (Schedule.step, slow path)
 //
 // A policy is { maxTries, waitMillis, growth: "constant" | "expo", jitter: "none" | "full" }:
 // constant waits of `waitMillis`, or waitMillis·2^n; full jitter draws uniform [0, wait]
@@ -12,7 +17,15 @@ import { Clock, Duration, Effect, Random, Schedule } from "effect"
 // run.mjs points this at its compiled snapshot of packages/core/src; standalone, the
 // workspace package (packages/core/dist, after `pnpm --filter @effect-backoff/core build`)
 const { Backoff, Jitter, Wait } = await import(process.env.EFFECT_BACKOFF_CORE ?? "@effect-backoff/core")
-export const EFFECT_IMPLS = ["ours", "ours+handlers", "effect-loop", "effect-raw"]
+export const EFFECT_IMPLS = [
+  "ours",
+  "ours+handlers",
+  "effect-loop",
+  "effect-raw",
+  "ours-schedule",
+  "effect-ours",
+  "ours-intersect"
+]
 
 const noop = () => {}
 
@@ -26,6 +39,15 @@ const ours = (op, policy, withHandlers) =>
     logger: false,
     ...(withHandlers ? { onSuccess: noop, onBackoff: noop, onGiveup: noop } : {})
   })
+
+/** The same policy as one Schedule, built by piping. */
+const piped = (policy) => {
+  const wait = policy.growth === "expo"
+    ? Wait.expo({ factor: policy.waitMillis })
+    : Wait.constant({ interval: policy.waitMillis })
+  const jittered = policy.jitter === "full" ? wait.pipe(Jitter.apply(Jitter.full)) : wait
+  return jittered.pipe(Backoff.maxTries(policy.maxTries))
+}
 
 /** The floor for any Effect retry library. */
 const loop = (op, policy) => {
@@ -78,6 +100,13 @@ export const makeEffectImpl = (impl, op, policy) => {
       return loop(op, policy)
     case "effect-raw":
       return raw(op, policy)
+    case "ours-schedule":
+      return Backoff.retry(op, { schedule: piped(policy), logger: false })
+    case "effect-ours":
+      return Effect.retry(op, piped(policy))
+    case "ours-intersect":
+      // recurs(maxTries) never binds first: the policy's own maxTries ends the run
+      return Backoff.retry(op, { schedule: Schedule.intersect(piped(policy), Schedule.recurs(policy.maxTries)), logger: false })
   }
   throw new Error(`unknown Effect implementation ${impl}`)
 }

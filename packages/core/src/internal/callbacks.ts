@@ -70,3 +70,9 @@ export const whenVerdict = <A, E, R>(
   f: (answer: boolean) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E, R> =>
   typeof answer === "boolean" ? f(answer) : (Effect.flatMap(answer, f) as Effect.Effect<A, E, R>)
+
+/** @internal A handler option with `handler` added first (`"first"`) or last, whatever shape the option had. */
+export const addHandler = (existing: unknown, handler: AnyHandler, where: "first" | "last"): ReadonlyArray<unknown> => {
+  const list = existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]
+  return where === "first" ? [handler, ...list] : [...list, handler]
+}

@@ -13,7 +13,6 @@ import {
   Schedule,
   ScheduleDecision,
   ScheduleInterval,
-  ScheduleIntervals,
   Stream
 } from "effect"
 import { traced } from "./backoff.js"
@@ -21,6 +20,7 @@ import * as callbacks from "./callbacks.js"
 import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
 import * as options from "./options.js"
+import { delayOf } from "./plan.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
 // ---------------------------------------------------------------------------
@@ -148,7 +148,7 @@ export const waitRetryAfter = <In, R>(
       if (ScheduleDecision.isDone(decision)) {
         return [next, Duration.isDuration(out) ? out : Duration.zero, decision] as const
       }
-      const policyWait = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+      const policyWait = delayOf(decision, now)
       const server = retryAfterMillis(input, now, cap)
       const wait = server !== undefined && server > policyWait ? server : policyWait
       return [

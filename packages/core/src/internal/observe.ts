@@ -1,4 +1,5 @@
 import { Clock, Duration, Effect, Metric, MetricBoundaries, Option } from "effect"
+import { addHandler } from "./callbacks.js"
 import { describeOutcome } from "./describe.js"
 import { invalid } from "./validate.js"
 
@@ -42,8 +43,7 @@ type AnyDetails = {
   readonly value?: unknown
 }
 
-const append = (handler: (d: any) => unknown, existing: unknown): ReadonlyArray<unknown> =>
-  existing === undefined ? [handler] : Array.isArray(existing) ? [...existing, handler] : [existing, handler]
+const append = (handler: (d: any) => unknown, existing: unknown) => addHandler(existing, handler, "last")
 
 const options = (input: unknown, name: string): Record<string, unknown> => {
   if (input === undefined) return {}

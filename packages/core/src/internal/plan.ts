@@ -151,6 +151,10 @@ export const clampToBudget = (maxTime: number, elapsed: number, sleep: number): 
 export const isClamped = (maxTime: number, elapsed: number, sleep: number): boolean =>
   maxTime !== Infinity && sleep >= maxTime - elapsed
 
+/** @internal The delay a schedule's decision asks for, from `now` (never negative). */
+export const delayOf = (decision: ScheduleDecision.Continue, now: number): number =>
+  Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+
 /** @internal The next wait of the plan's strategy (before jitter), or undefined when it has ended. */
 export const nextWait = (
   plan: Plan,
@@ -165,7 +169,7 @@ export const nextWait = (
   return Effect.map(plan.base!.step(now, input, state), ([next, _out, decision]) =>
     ScheduleDecision.isDone(decision)
       ? undefined
-      : [next, Math.max(0, ScheduleIntervals.start(decision.intervals) - now)] as const)
+      : [next, delayOf(decision, now)] as const)
 }
 
 /** @internal The state a run of the plan starts from. */

@@ -1,5 +1,6 @@
 import { Clock, Duration, Effect, Random } from "effect"
 import * as backoff from "./backoff.js"
+import { addHandler } from "./callbacks.js"
 import { isAnySchedule } from "./plan.js"
 import type { GiveupReason } from "./plan.js"
 import { durationMillis, invalid } from "./validate.js"
@@ -65,8 +66,7 @@ type Event = {
   readonly reason?: GiveupReason
 }
 
-const prepend = (recorder: (details: any) => void, handlers: unknown): ReadonlyArray<unknown> =>
-  handlers === undefined ? [recorder] : Array.isArray(handlers) ? [recorder, ...handlers] : [recorder, handlers]
+const prepend = (recorder: (details: any) => void, handlers: unknown) => addHandler(handlers, recorder, "first")
 
 const timeline = (
   mode: "exception" | "predicate",

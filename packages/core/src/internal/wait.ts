@@ -1,5 +1,5 @@
-import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
-import { planOf } from "./plan.js"
+import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
+import { delayOf, planOf } from "./plan.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
 /** @internal AWS decorrelated jitter: base, then min(maxValue, uniform(base, previous·3)); state per run. */
@@ -63,7 +63,7 @@ export const delays = <In, R>(
         ? Effect.succeed(out)
         : Effect.flatMap(schedule.step(now, inputs[i] as In, state), ([next, _out, decision]) => {
           if (ScheduleDecision.isDone(decision)) return Effect.succeed(out)
-          const delay = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+          const delay = delayOf(decision, now)
           out.push(Duration.millis(delay))
           return loop(i + 1, now + delay, next)
         })
