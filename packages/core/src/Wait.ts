@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import type { Duration, Effect, Schedule } from "effect"
-import * as strategy from "./internal/strategy.js"
 import * as internal from "./internal/wait.js"
 
 /**
@@ -48,7 +47,7 @@ export const expo = (options?: {
   readonly base?: number | undefined
   readonly factor?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.expo(options))
+}): Wait => internal.toSchedule(internal.expo(options))
 
 /**
  * Fibonacci: 1 1 2 3 5 8 13 … times `unit` (Python's sequence, not `Schedule.fibonacci`),
@@ -69,7 +68,7 @@ export const expo = (options?: {
 export const fibo = (options?: {
   readonly unit?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.fibo(options))
+}): Wait => internal.toSchedule(internal.fibo(options))
 
 /**
  * The same interval forever; or, given a non-empty list, exactly those waits and then the
@@ -89,7 +88,7 @@ export const fibo = (options?: {
  */
 export const constant = (options?: {
   readonly interval?: Duration.DurationInput | ReadonlyArray<Duration.DurationInput> | undefined
-}): Wait => strategy.toSchedule(strategy.constant(options))
+}): Wait => internal.toSchedule(internal.constant(options))
 
 /**
  * Exponential decay: `initialValue · e^(−decayFactor · t)`, t = 0, 1, 2 …, floored at
@@ -111,7 +110,7 @@ export const decay = (options?: {
   readonly initialValue?: Duration.DurationInput | undefined
   readonly decayFactor?: number | undefined
   readonly minValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.decay(options))
+}): Wait => internal.toSchedule(internal.decay(options))
 
 /**
  * A wait computed from the schedule's input: the failure under `onException` /
@@ -137,7 +136,7 @@ export const decay = (options?: {
  * @category constructors
  */
 export const runtime = <In>(f: (input: In) => Duration.DurationInput): Wait<In> =>
-  strategy.toSchedule(strategy.runtime(f))
+  internal.toSchedule(internal.runtime(f))
 
 /**
  * Linear: `initial + n · step` (step defaults to initial), capped at `maxValue`.
@@ -158,7 +157,7 @@ export const linear = (options?: {
   readonly initial?: Duration.DurationInput | undefined
   readonly step?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.linear(options))
+}): Wait => internal.toSchedule(internal.linear(options))
 
 /**
  * AWS "decorrelated jitter": first `base`, then `min(maxValue, uniform(base, previous · 3))`.

@@ -3,7 +3,7 @@ import type { Schedule } from "effect"
 import * as events from "./events.js"
 import type { Policy, RunOptions } from "./options.js"
 import { readRuntime } from "./options.js"
-import type { Step, Strategy } from "./strategy.js"
+import type { Step, Strategy } from "./wait.js"
 import { MAX_WAIT_MILLIS } from "./validate.js"
 
 /**

@@ -1,7 +1,7 @@
 import { Effect, LogLevel, Schedule } from "effect"
 import type { Jitter } from "../Jitter.js"
 import * as jitter from "./jitter.js"
-import * as strategy from "./strategy.js"
+import * as strategy from "./wait.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 
 /** @internal A handler as the loop calls it. */

@@ -1,6 +1,200 @@
 import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
-import { strategyOf } from "./strategy.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
+
+/**
+ * @internal One step of a wait strategy. Steps are immutable: a strategy returns the
+ * previous step itself where nothing changes (a capped value, a constant), so most
+ * steps allocate nothing.
+ */
+export interface Step {
+  /** The wait before jitter, in milliseconds: finite and >= 0. */
+  readonly wait: number
+}
+
+/**
+ * @internal A pure wait strategy: the next step from the previous one (`undefined`
+ * before the first) and the schedule's input; `undefined` when the strategy has ended.
+ * Kept apart from Effect so the retry loop can step it without building an Effect per
+ * attempt (tenacity's separation: the loop only asks the strategy for the next wait).
+ */
+export interface Strategy<In = unknown> {
+  readonly next: (previous: any, input: In) => Step | undefined
+}
+
+/** @internal */
+export const StrategyTypeId: unique symbol = Symbol.for("@effect-backoff/core/Strategy")
+
+/** @internal A Schedule that also carries its pure strategy for the retry loop's fast path. */
+export interface StrategySchedule<In> extends Schedule.Schedule<Duration.Duration, In> {
+  readonly [StrategyTypeId]: Strategy<In>
+}
+
+/** @internal The strategy behind a schedule built by `Wait`, if any. */
+export const strategyOf = <In>(schedule: Schedule.Schedule<unknown, In, unknown>): Strategy<In> | undefined =>
+  (schedule as Partial<StrategySchedule<In>>)[StrategyTypeId]
+
+/** @internal Wraps a pure strategy as a Schedule whose output and delay are the wait. */
+export const toSchedule = <In>(strategy: Strategy<In>): StrategySchedule<In> => {
+  const schedule = Schedule.makeWithState<Step | undefined, In, Duration.Duration>(
+    undefined,
+    (now, input, previous) =>
+      Effect.sync(() => {
+        const step = strategy.next(previous, input)
+        return step === undefined
+          ? [previous, Duration.millis(previous?.wait ?? 0), ScheduleDecision.done] as const
+          : [
+            step,
+            Duration.millis(step.wait),
+            ScheduleDecision.continueWith(ScheduleInterval.after(now + step.wait))
+          ] as const
+      })
+  )
+  return Object.assign(schedule, { [StrategyTypeId]: strategy }) as StrategySchedule<In>
+}
+
+/** @internal The cap a strategy saturates at: `maxValue` if given, never above the timer limit. */
+const capOf = (option: string, maxValue: unknown, first: number): number => {
+  if (maxValue === undefined) return MAX_WAIT_MILLIS
+  const cap = durationMillis(option, maxValue)
+  if (cap < first) {
+    throw invalid(option, maxValue, `at least the first wait (${Duration.format(Duration.millis(first))})`)
+  }
+  return Math.min(cap, MAX_WAIT_MILLIS)
+}
+
+interface Growing extends Step {
+  readonly n: number
+  readonly capped: boolean
+}
+
+/**
+ * @internal A strategy whose n-th wait is `f(n)` until a value reaches the cap (equality
+ * included); from then on every wait is the cap. `f` may overflow to Infinity: that
+ * reaches the cap too, so waits stay finite.
+ */
+const growing = (f: (n: number) => number, cap: number): Strategy => {
+  const at = (n: number): Growing => {
+    const value = f(n)
+    return value >= cap || !(value === value) ? { wait: cap, n, capped: true } : { wait: value, n, capped: false }
+  }
+  const first = at(0)
+  return {
+    next: (previous: Growing | undefined) =>
+      previous === undefined ? first : previous.capped ? previous : at(previous.n + 1)
+  }
+}
+
+/** @internal */
+export const expo = (options: {
+  readonly base?: number | undefined
+  readonly factor?: Duration.DurationInput | undefined
+  readonly maxValue?: Duration.DurationInput | undefined
+} = {}): Strategy => {
+  const base = options.base ?? 2
+  if (typeof base !== "number" || !Number.isFinite(base) || base <= 0) {
+    throw invalid("expo.base", base, "a finite number > 0")
+  }
+  const factor = durationMillis("expo.factor", options.factor ?? "1 second")
+  const cap = capOf("expo.maxValue", options.maxValue, factor)
+  // factor 0 is 0 forever: 0 · Infinity (base^n overflowing) would be NaN, read as the cap
+  return growing(factor === 0 ? () => 0 : (n) => factor * Math.pow(base, n), cap)
+}
+
+/** @internal */
+export const linear = (options: {
+  readonly initial?: Duration.DurationInput | undefined
+  readonly step?: Duration.DurationInput | undefined
+  readonly maxValue?: Duration.DurationInput | undefined
+} = {}): Strategy => {
+  const initial = durationMillis("linear.initial", options.initial ?? "1 second")
+  const step = options.step === undefined ? initial : durationMillis("linear.step", options.step)
+  const cap = capOf("linear.maxValue", options.maxValue, initial)
+  return growing((n) => initial + n * step, cap)
+}
+
+interface Fibonacci extends Step {
+  readonly following: number
+  readonly capped: boolean
+}
+
+/** @internal Python's sequence 1 1 2 3 5 8 (x unit), not Schedule.fibonacci. */
+export const fibo = (options: {
+  readonly unit?: Duration.DurationInput | undefined
+  readonly maxValue?: Duration.DurationInput | undefined
+} = {}): Strategy => {
+  const unit = durationMillis("fibo.unit", options.unit ?? "1 second")
+  const cap = capOf("fibo.maxValue", options.maxValue, unit)
+  const make = (value: number, following: number): Fibonacci =>
+    value >= cap ? { wait: cap, following, capped: true } : { wait: value, following, capped: false }
+  const first = make(unit, unit)
+  return {
+    next: (previous: Fibonacci | undefined) =>
+      previous === undefined
+        ? first
+        : previous.capped
+        ? previous
+        : make(previous.following, previous.wait + previous.following)
+  }
+}
+
+interface Listed extends Step {
+  readonly index: number
+}
+
+/** @internal One interval forever, or the listed intervals and then the end. */
+export const constant = (options: {
+  readonly interval?: Duration.DurationInput | ReadonlyArray<Duration.DurationInput> | undefined
+} = {}): Strategy => {
+  const interval = options.interval ?? "1 second"
+  if (Array.isArray(interval)) {
+    if (interval.length === 0) throw invalid("constant.interval", interval, "a duration or a non-empty list of durations")
+    const steps: ReadonlyArray<Listed> = interval.map((input, index) => ({
+      wait: Math.min(durationMillis(`constant.interval[${index}]`, input), MAX_WAIT_MILLIS),
+      index
+    }))
+    return { next: (previous: Listed | undefined) => steps[previous === undefined ? 0 : previous.index + 1] }
+  }
+  const step: Step = { wait: Math.min(durationMillis("constant.interval", interval), MAX_WAIT_MILLIS) }
+  return { next: () => step }
+}
+
+interface Decaying extends Step {
+  readonly t: number
+  readonly floored: boolean
+}
+
+/** @internal initial·e^(−k·t), t = 0, 1, 2 …; once it falls to `minValue` it stays there. */
+export const decay = (options: {
+  readonly initialValue?: Duration.DurationInput | undefined
+  readonly decayFactor?: number | undefined
+  readonly minValue?: Duration.DurationInput | undefined
+} = {}): Strategy => {
+  const initial = Math.min(durationMillis("decay.initialValue", options.initialValue ?? "1 second"), MAX_WAIT_MILLIS)
+  const k = options.decayFactor ?? 1
+  if (typeof k !== "number" || !Number.isFinite(k) || k < 0) {
+    throw invalid("decay.decayFactor", k, "a finite number >= 0")
+  }
+  const floor = options.minValue === undefined ? 0 : Math.min(durationMillis("decay.minValue", options.minValue), MAX_WAIT_MILLIS)
+  const at = (t: number): Decaying => {
+    const value = initial * Math.exp(-k * t)
+    return value <= floor ? { wait: floor, t, floored: true } : { wait: value, t, floored: false }
+  }
+  const first = at(0)
+  return {
+    next: (previous: Decaying | undefined) =>
+      previous === undefined ? first : previous.floored ? previous : at(previous.t + 1)
+  }
+}
+
+/** @internal The wait computed from the input; a bad computed value is a defect naming the strategy. */
+export const runtime = <In>(f: (input: In) => Duration.DurationInput): Strategy<In> => {
+  if (typeof f !== "function") throw invalid("runtime", f, "a function (input) => DurationInput")
+  return {
+    next: (_previous: Step | undefined, input: In) => ({
+      wait: Math.min(durationMillis("runtime wait", f(input)), MAX_WAIT_MILLIS)
+    })
+  }
+}
 
 /** @internal AWS decorrelated jitter: base, then min(maxValue, uniform(base, previous·3)); state per run. */
 export const decorrelated = (options: {
