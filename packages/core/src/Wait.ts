@@ -28,8 +28,11 @@ export type Wait<In = unknown> = Schedule.Schedule<Duration.Duration, In>
  *
  * **Details**
  *
- * Once a value reaches `maxValue` (equality included) every later wait is `maxValue`.
- * `base` must be a finite number > 0 and `maxValue` at least `factor`.
+ * Once a value reaches `maxValue` (equality included) every later wait is `maxValue`; a
+ * `maxValue` below `factor` is valid, as in Python: every wait is then `maxValue`.
+ * `base` must be a finite number > 0. Every constructor checks its options object: a
+ * value that is not an object (`null`, `5`, `"fast"`) or an unknown key (`max_value`) is
+ * an `InvalidOptionError` naming it.
  *
  * @example
  * ```ts
@@ -163,6 +166,9 @@ export const linear = (options?: {
  * AWS "decorrelated jitter": first `base`, then `min(maxValue, uniform(base, previous · 3))`.
  *
  * **Details**
+ *
+ * `maxValue` defaults to 60 seconds (or `base`, when longer); a `maxValue` below `base`
+ * is valid: every wait is then `maxValue`.
  *
  * Random by construction, drawing from Effect's `Random`; its state lives in each run.
  * It is already jittered, so pair it with `jitter: null` under `Backoff`.
