@@ -846,6 +846,9 @@ const title = available
   ? `differential: python-backoff ${found.version} against this library`
   : `differential against python-backoff (${CI ? "required under CI" : "skipped"}: ${found.reason})`
 
+// the default reporter lists a skipped file without its tests' names: say why here too
+if (!available && !CI) console.warn(`[differential] python-backoff tests skipped: ${found.reason}`)
+
 describe.skipIf(!available && !CI)(title, () => {
   it.runIf(!available && CI)("python3 with the backoff module is installed (required under CI)", () => {
     throw new Error(`CI=true, and ${found.reason}`)
