@@ -917,7 +917,8 @@ describe.skipIf(!available && !CI)(title, () => {
       )
     }), 90_000)
 
-  const report = { compared: 0, adjusted: new Map<string, number>(), known: new Map<string, { mismatched: number; matched: number }>() }
+  const report = { compared: 0, adjusted: new Map<string, number>(), known: new Map<string, { mismatched: number; matched: number }>(),
+    knownCases: new Map<string, Array<string>>() }
 
   it("every policy gives Python's exact trace on Timeline's virtual clock", () => {
     expect(py).toBeDefined()
@@ -934,7 +935,12 @@ describe.skipIf(!available && !CI)(title, () => {
       if (known !== undefined) {
         const k = report.known.get(known.name) ?? { mismatched: 0, matched: 0 }
         if (difference === undefined) k.matched++
-        else k.mismatched++
+        else {
+          k.mismatched++
+          const list = report.knownCases.get(known.name) ?? []
+          list.push(`case ${c.id}: ${difference}`)
+          report.knownCases.set(known.name, list)
+        }
         report.known.set(known.name, k)
         continue
       }
@@ -974,7 +980,10 @@ describe.skipIf(!available && !CI)(title, () => {
     expect(report.compared).toBe(cases.length)
     for (const k of KNOWN_LOOP_MISMATCHES) {
       const seen = report.known.get(k.name) ?? { mismatched: 0, matched: 0 }
-      console.log(`KNOWN_LOOP_MISMATCHES "${k.name}": ${seen.mismatched} cases mismatch, ${seen.matched} match. ${k.why}`)
+      console.log(
+        `KNOWN_LOOP_MISMATCHES "${k.name}": ${seen.mismatched} cases mismatch, ${seen.matched} match. ${k.why}\n  ` +
+          (report.knownCases.get(k.name) ?? []).join("\n  ")
+      )
       expect(seen.mismatched + seen.matched, `"${k.name}" covers no generated case`).toBeGreaterThan(0)
       expect(seen.mismatched, `"${k.name}" no longer reproduces: the loop matches Python, delete the entry`)
         .toBeGreaterThan(0)
