@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Data } from "effect"
-import { describeValue } from "./internal/describe.js"
+import { describeValue, jsonValue } from "./internal/describe.js"
 
 /**
  * An option had a value that cannot mean anything sensible (a negative duration,
@@ -13,7 +13,9 @@ import { describeValue } from "./internal/describe.js"
  * **Details**
  *
  * `option` names the option and `value` holds what was passed; the message names both,
- * e.g. `maxTries must be an integer >= 1, got 0`. A static value throws this at
+ * e.g. `maxTries must be an integer >= 1, got 0`. The message never throws, whatever the
+ * value (circular structures, bigints, symbols, Proxies): the value is shown in a bounded,
+ * safe form. A static value throws this at
  * construction; a value read at run time (from an `Effect` or a `Config`) fails that run
  * before the first attempt, as a typed failure.
  *
@@ -42,5 +44,15 @@ export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
    */
   override get message(): string {
     return `${this.option} must be ${this.expected}, got ${describeValue(this.value)}`
+  }
+
+  /**
+   * The fields as JSON; a value that does not serialize (circular, bigint) appears as its
+   * description, so `JSON.stringify(error)` and `String(exit)` never throw.
+   *
+   * @since 0.2.0
+   */
+  override toJSON(): unknown {
+    return { _tag: this._tag, option: this.option, value: jsonValue(this.value), expected: this.expected }
   }
 }

@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import type { Duration, Effect, Schedule } from "effect"
-import * as strategy from "./internal/strategy.js"
 import * as internal from "./internal/wait.js"
 
 /**
@@ -29,8 +28,11 @@ export type Wait<In = unknown> = Schedule.Schedule<Duration.Duration, In>
  *
  * **Details**
  *
- * Once a value reaches `maxValue` (equality included) every later wait is `maxValue`.
- * `base` must be a finite number > 0 and `maxValue` at least `factor`.
+ * Once a value reaches `maxValue` (equality included) every later wait is `maxValue`; a
+ * `maxValue` below `factor` is valid, as in Python: every wait is then `maxValue`.
+ * `base` must be a finite number > 0. Every constructor checks its options object: a
+ * value that is not an object (`null`, `5`, `"fast"`) or an unknown key (`max_value`) is
+ * an `InvalidOptionError` naming it.
  *
  * @example
  * ```ts
@@ -48,7 +50,7 @@ export const expo = (options?: {
   readonly base?: number | undefined
   readonly factor?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.expo(options))
+}): Wait => internal.toSchedule(internal.expo(options))
 
 /**
  * Fibonacci: 1 1 2 3 5 8 13 … times `unit` (Python's sequence, not `Schedule.fibonacci`),
@@ -69,7 +71,7 @@ export const expo = (options?: {
 export const fibo = (options?: {
   readonly unit?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.fibo(options))
+}): Wait => internal.toSchedule(internal.fibo(options))
 
 /**
  * The same interval forever; or, given a non-empty list, exactly those waits and then the
@@ -89,7 +91,7 @@ export const fibo = (options?: {
  */
 export const constant = (options?: {
   readonly interval?: Duration.DurationInput | ReadonlyArray<Duration.DurationInput> | undefined
-}): Wait => strategy.toSchedule(strategy.constant(options))
+}): Wait => internal.toSchedule(internal.constant(options))
 
 /**
  * Exponential decay: `initialValue · e^(−decayFactor · t)`, t = 0, 1, 2 …, floored at
@@ -111,7 +113,7 @@ export const decay = (options?: {
   readonly initialValue?: Duration.DurationInput | undefined
   readonly decayFactor?: number | undefined
   readonly minValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.decay(options))
+}): Wait => internal.toSchedule(internal.decay(options))
 
 /**
  * A wait computed from the schedule's input: the failure under `onException` /
@@ -137,7 +139,7 @@ export const decay = (options?: {
  * @category constructors
  */
 export const runtime = <In>(f: (input: In) => Duration.DurationInput): Wait<In> =>
-  strategy.toSchedule(strategy.runtime(f))
+  internal.toSchedule(internal.runtime(f))
 
 /**
  * Linear: `initial + n · step` (step defaults to initial), capped at `maxValue`.
@@ -158,12 +160,15 @@ export const linear = (options?: {
   readonly initial?: Duration.DurationInput | undefined
   readonly step?: Duration.DurationInput | undefined
   readonly maxValue?: Duration.DurationInput | undefined
-}): Wait => strategy.toSchedule(strategy.linear(options))
+}): Wait => internal.toSchedule(internal.linear(options))
 
 /**
  * AWS "decorrelated jitter": first `base`, then `min(maxValue, uniform(base, previous · 3))`.
  *
  * **Details**
+ *
+ * `maxValue` defaults to 60 seconds (or `base`, when longer); a `maxValue` below `base`
+ * is valid: every wait is then `maxValue`.
  *
  * Random by construction, drawing from Effect's `Random`; its state lives in each run.
  * It is already jittered, so pair it with `jitter: null` under `Backoff`.

@@ -721,38 +721,6 @@ describe("InvalidOptionError", () => {
     expectInvalid(thrown(() => Wait.constant({ interval })), "constant.interval", interval, "[]")
   })
 
-  it("expo.maxValue below the first wait", () => {
-    expectInvalid(
-      thrown(() => Wait.expo({ factor: "2 seconds", maxValue: "1 second" })),
-      "expo.maxValue",
-      "1 second",
-      "\"1 second\""
-    )
-  })
-
-  it("fibo.maxValue below the first wait", () => {
-    expectInvalid(
-      thrown(() => Wait.fibo({ unit: "2 seconds", maxValue: 1500 })),
-      "fibo.maxValue",
-      1500,
-      "1500"
-    )
-  })
-
-  it("linear.maxValue below the first wait", () => {
-    const maxValue = Duration.millis(999)
-    expectInvalid(thrown(() => Wait.linear({ maxValue })), "linear.maxValue", maxValue, "999ms")
-  })
-
-  it("decorrelated.maxValue below base", () => {
-    expectInvalid(
-      thrown(() => Wait.decorrelated({ base: "2 seconds", maxValue: "1 second" })),
-      "decorrelated.maxValue",
-      "1 second",
-      "\"1 second\""
-    )
-  })
-
   it("runtime: not a function", () => {
     const notAFunction = "2 seconds" as unknown as (input: unknown) => Duration.DurationInput
     expectInvalid(thrown(() => Wait.runtime(notAFunction)), "runtime", "2 seconds", "\"2 seconds\"")

@@ -21,7 +21,7 @@ import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
 import * as options from "./options.js"
 import { delayOf } from "./plan.js"
-import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
+import { durationMillis, invalid, MAX_WAIT_MILLIS, optionsObject } from "./validate.js"
 
 // ---------------------------------------------------------------------------
 // Retry-After
@@ -142,7 +142,7 @@ export const waitRetryAfter = <In, R>(
   if (!Schedule.isSchedule(fallback)) {
     throw invalid("waitRetryAfter.fallback", fallback, "a wait strategy (a Schedule, e.g. Wait.expo())")
   }
-  const cap = maxRetryAfterOption(options?.maxRetryAfter)
+  const cap = maxRetryAfterOption(optionsObject("waitRetryAfter", options, ["maxRetryAfter"]).maxRetryAfter)
   return Schedule.makeWithState(fallback.initial, (now, input: In, state) =>
     Effect.map(fallback.step(now, input, state), ([next, out, decision]) => {
       if (ScheduleDecision.isDone(decision)) {

@@ -5,7 +5,7 @@ import * as jitter from "./jitter.js"
 import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
 import * as plans from "./plan.js"
-import * as strategy from "./strategy.js"
+import * as strategy from "./wait.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 
 /** @internal The option names every entry point's loop takes (handlers, logging, naming). */
@@ -106,12 +106,27 @@ const check = <A>(f: () => A): Effect.Effect<A, unknown> => {
   }
 }
 
+const isInvalidOption = (u: unknown): boolean =>
+  typeof u === "object" && u !== null && (u as { readonly _tag?: unknown })._tag === "InvalidOptionError"
+
+/**
+ * An option read at run time. A bad value it yields fails the run with a typed
+ * `InvalidOptionError`; so does one its Effect dies with (e.g. `Config.map(c, Wait.expo)`
+ * where the constructor throws on the value read): a mistake in configuration is a
+ * failure the caller can handle, not a defect.
+ */
 const runtimeValue = <A>(
   input: unknown,
   read: (value: unknown) => A
 ): { readonly value: A | undefined; readonly effect: Effect.Effect<A, unknown, unknown> | undefined } =>
   Effect.isEffect(input)
-    ? { value: undefined, effect: Effect.flatMap(input, (v) => check(() => read(v))) }
+    ? {
+      value: undefined,
+      effect: Effect.flatMap(
+        Effect.catchAllDefect(input, (d) => isInvalidOption(d) ? Effect.fail(d) : Effect.die(d)),
+        (v) => check(() => read(v))
+      )
+    }
     : { value: input === undefined ? undefined : read(input), effect: undefined }
 
 /**

@@ -71,3 +71,29 @@ export const isFunctionOption = <F>(option: string, input: unknown): F => {
   if (typeof input !== "function") throw invalid(option, input, "a function")
   return input as F
 }
+
+/**
+ * @internal A constructor's options object: `undefined` is `{}`; anything that is not a
+ * plain options object (`null`, `5`, `"fast"`, an array, a Duration) is an
+ * `InvalidOptionError` naming `name`, and so is a key `keys` does not list (a misspelt
+ * `max_value` would otherwise vanish and take the cap with it), named `name.key`.
+ * A key whose value is `undefined` is ignored, as for the policy options.
+ */
+export const optionsObject = (
+  name: string,
+  input: unknown,
+  keys: ReadonlyArray<string>
+): Readonly<Record<string, unknown>> => {
+  if (input === undefined) return {}
+  const shape = keys.length === 0 ? "{}" : `{ ${keys.join(", ")} }`
+  if (typeof input !== "object" || input === null || Array.isArray(input) || Duration.isDuration(input)) {
+    throw invalid(name, input, `an options object ${shape} or nothing`)
+  }
+  const o = input as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key) && o[key] !== undefined) {
+      throw invalid(`${name}.${key}`, o[key], `a known option of ${name} (one of ${keys.join(", ")})`)
+    }
+  }
+  return o
+}
