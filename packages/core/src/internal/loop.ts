@@ -24,6 +24,12 @@ export interface Kind {
   readonly floor?: ((input: unknown, nowMillis: number) => number | undefined) | undefined
   /** What the default log lines show for this input (default: the input itself, e.g. an HTTP response as `HTTP 503 ...`). */
   readonly describe?: ((input: unknown) => unknown) | undefined
+  /**
+   * Called once the loop has decided to retry after this input (never on giving up, when
+   * the input is returned): the effect it returns, if any, runs first, before onBackoff
+   * and the sleep. HTTP discards a retried response's body here.
+   */
+  readonly release?: ((input: unknown) => Effect.Effect<void> | undefined) | undefined
 }
 
 /**
@@ -165,14 +171,17 @@ export class Run {
     const next = sleep >= 1e-6
       ? Effect.zipRight(this.clock!.sleep(duration), this.again)
       : this.again
-    if (!policy.logger && policy.onBackoff === undefined) return next
+    const release = this.kind.release === undefined ? undefined : this.kind.release(input)
+    if (!policy.logger && policy.onBackoff === undefined) {
+      return release === undefined ? next : Effect.zipRight(release, next)
+    }
     const details = policy.onBackoff === undefined ? undefined : this.details(elapsed, input, true, duration)
     const log = policy.logger
       ? events.logBackoff(policy.backoffLogLevel, this.target, this.tries, elapsed, sleep, this.shown(input))
       : undefined
     const handlers = details === undefined ? undefined : events.callHandlers(policy.onBackoff!, details)
     const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
-    return Effect.zipRight(notify, next)
+    return Effect.zipRight(release === undefined ? notify : Effect.zipRight(release, notify), next)
   }
 
   private shown(input: unknown): unknown {
