@@ -164,9 +164,18 @@ export type Middleware<O> = <E, R>(
  * - Only GET, HEAD, OPTIONS, PUT, DELETE and TRACE are retried, unless the request has an
  *   `Idempotency-Key` header or `retryNonIdempotent: true`; any other request is sent
  *   once, past the policy (no handlers, no log lines).
- * - The body of a response that is retried is read (up to 64 KiB) and dropped before the
- *   next attempt, so its connection is freed; the response returned is never touched.
- * - A request body is sent again on each attempt: a one-shot stream body cannot be.
+ * - The body of a response that will be retried is discarded at once, never read: once
+ *   the policy decides to retry, before onBackoff and the sleep, its stream is opened and
+ *   interrupted, which aborts the request and closes its connection (Node, Fetch and every
+ *   client built with `HttpClient.make`). A stalled or trickling body cannot hold the loop:
+ *   the whole request ends within `maxTime` plus one attempt's timeout. Handlers see the
+ *   response's status and headers; its body is gone. The response returned on giving up
+ *   is never touched.
+ * - Interrupting the request (an outer `Effect.timeout`, a fiber interrupt) releases a
+ *   response it holds, in the sleep or before.
+ * - A request body is sent again on each attempt. A stream body (`HttpBody.stream`,
+ *   `bodyStream`, `bodyFile`) cannot be replayed: such a request gets one attempt, past
+ *   the policy. Use a bytes, text, JSON or form body to have it retried.
  *
  * Options are validated here: a bad one throws `InvalidOptionError`.
  *
