@@ -3,6 +3,10 @@
  * `Retry-After`, idempotency, and every `Backoff` option, through the same loop as
  * `Backoff.onException`.
  *
+ * Its own entry point, `import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"`
+ * (since 0.2.0; the main entry does not load `@effect/platform`, an optional peer
+ * dependency that only this module needs).
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -181,7 +185,8 @@ export type Middleware<O> = <E, R>(
  *
  * @example
  * ```ts
- * import { HttpBackoff, Wait } from "@effect-backoff/core"
+ * import { Wait } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClient } from "@effect/platform"
  * import { Effect } from "effect"
  *
@@ -225,7 +230,7 @@ export const retryTransient: {
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
  * import { Duration, Option } from "effect"
  *
@@ -260,7 +265,8 @@ export const retryAfter: (
  *
  * @example
  * ```ts
- * import { Backoff, HttpBackoff, Wait } from "@effect-backoff/core"
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClient } from "@effect/platform"
  * import { Effect } from "effect"
  *
@@ -292,7 +298,7 @@ export const waitRetryAfter: <In = unknown, R = never>(
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  *
  * // also retry 404 (a resource that is still being created)
  * const middleware = HttpBackoff.retryTransient({
@@ -312,7 +318,7 @@ export const isTransientStatus: (status: number) => boolean = internal.isTransie
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClientRequest } from "@effect/platform"
  *
  * console.log(HttpBackoff.isIdempotent(HttpClientRequest.post("/orders"))) // false

@@ -1,4 +1,5 @@
-import { HttpBackoff, InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import { InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Fiber, Logger, Option, Random, Stream, TestClock } from "effect"
