@@ -213,7 +213,7 @@ const released = new WeakSet<HttpClientResponse.HttpClientResponse>()
  * trickling body can never hold the loop. A body that had already arrived in full is
  * simply drained. Interruptible even inside a finalizer (on interrupt, below).
  */
-export const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
+const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.suspend(() => {
     if (released.has(response)) return Effect.void
     released.add(response)
