@@ -318,11 +318,11 @@ for (const [name, layer] of clients) {
           if (kind === 0) {
             // a long Retry-After: the outer timeout below interrupts this run in its sleep
             res.writeHead(503, { "retry-after": "5" })
-            return writeLarge(res, 1024 * 1024)
+            return writeLarge(res, 256 * 1024)
           }
           if (kind < 5) return stalled503(res)
           res.writeHead(503, { "content-type": "application/octet-stream" })
-          writeLarge(res, 256 * 1024)
+          writeLarge(res, 64 * 1024)
         })
         const client = (yield* HttpClient.HttpClient).pipe(
           withAttemptTimeout(2_000),
