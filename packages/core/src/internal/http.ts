@@ -211,7 +211,8 @@ const released = new WeakSet<HttpClientResponse.HttpClientResponse>()
  * what frees the response on every client built with `HttpClient.make` (the Node, Fetch
  * and undici clients abort the request and close its connection), so a stalled or
  * trickling body can never hold the loop. A body that had already arrived in full is
- * simply drained. Interruptible even inside a finalizer (on interrupt, below).
+ * simply drained. Interruptible even inside a finalizer (on interrupt, below); a response
+ * already released is left alone.
  */
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
   Effect.suspend(() => {
@@ -286,30 +287,37 @@ const isRetriedError = (error: unknown, retryOn: Settings["retryOn"]): boolean =
   return error.reason === "StatusCode" && retryOn(error.response)
 }
 
-/**
- * A retryable outcome goes to `run.retry`. The loop releases its response once it has
- * decided to retry (`Kind.release`); if the run is interrupted before that (in `giveup`,
- * a handler, the sleep or a later attempt), the response is released then, so nothing is
- * left open. On giving up it is returned (or carried by the error) untouched.
- */
-const retry = (run: Run, input: unknown, response: HttpClientResponse.HttpClientResponse | undefined) =>
-  response === undefined ? run.retry(input) : Effect.onInterrupt(run.retry(input), () => discard(response))
+/** One run's hold on its last retryable response, released if the run is interrupted. */
+interface Held {
+  response: HttpClientResponse.HttpClientResponse | undefined
+}
 
 /**
  * One classified attempt of one run: transport errors and retryable responses go to
  * `run.retry`; every other response is a success; every other error passes through.
+ * The loop releases a retried response once it has decided to retry (`Kind.release`);
+ * `held` keeps the last one so that an interrupt before that (in `giveup`, a handler)
+ * releases it too. On giving up it is returned (or carried by the error) untouched.
  */
 const attempt = (
   run: Run,
   send: Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown>,
-  settings: Settings
+  settings: Settings,
+  held: Held
 ): Effect.Effect<any, any, any> => {
   const { retryOn } = settings
   const hasSuccessHandlers = settings.policy.onSuccess !== undefined
   return Effect.matchEffect(send, {
-    onFailure: (error) => isRetriedError(error, retryOn) ? retry(run, error, responseOf(error)) : Effect.fail(error),
+    onFailure: (error) => {
+      if (!isRetriedError(error, retryOn)) return Effect.fail(error)
+      held.response = responseOf(error)
+      return run.retry(error)
+    },
     onSuccess: (response) => {
-      if (retryOn(response)) return retry(run, response, response)
+      if (retryOn(response)) {
+        held.response = response
+        return run.retry(response)
+      }
       return hasSuccessHandlers ? Effect.as(run.succeed(response, true), response) : Effect.succeed(response)
     }
   })
@@ -330,6 +338,11 @@ export const retryTransient = (settings: Settings) => (self: HttpClient.HttpClie
     // sent once, past the policy: a one-shot body, or a method that may not be repeated
     if (!isReplayable(request) || (!settings.retryNonIdempotent && !isRetryableRequest(request))) return send
     const target = policy.target ?? `${request.method} ${urlOf(request)}`
-    return traced(policy, target, execute(policy, kind, target, [request], (run) => attempt(run, send, settings)))
+    return Effect.suspend(() => {
+      const held: Held = { response: undefined }
+      const run = execute(policy, kind, target, [request], (run) => attempt(run, send, settings, held))
+      // interrupted (an outer timeout, in the sleep or before): nothing is left open
+      return traced(policy, target, Effect.onInterrupt(run, () => held.response === undefined ? Effect.void : discard(held.response)))
+    })
   })
 }
