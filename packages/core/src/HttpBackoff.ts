@@ -3,9 +3,9 @@
  * `Retry-After`, idempotency, and every `Backoff` option, through the same loop as
  * `Backoff.onException`.
  *
- * Its own entry point, `import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"`
- * (since 0.2.0; the main entry does not load `@effect/platform`, an optional peer
- * dependency that only this module needs).
+ * Its own entry point, `import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"`:
+ * the main entry does not export it, so that it never loads `@effect/platform`, an
+ * optional peer dependency that only this module needs.
  *
  * @since 0.1.0
  */
