@@ -7,7 +7,8 @@
  *
  * Run: npx tsx examples/http-retry-after.ts
  */
-import { HttpBackoff, Wait } from "@effect-backoff/core"
+import { Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { FetchHttpClient, HttpClient } from "@effect/platform"
 import { Console, Duration, Effect } from "effect"
 import * as http from "node:http"

@@ -3,6 +3,10 @@
  * `Retry-After`, idempotency, and every `Backoff` option, through the same loop as
  * `Backoff.onException`.
  *
+ * Its own entry point, `import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"`:
+ * the main entry does not export it, so that it never loads `@effect/platform`, an
+ * optional peer dependency that only this module needs.
+ *
  * @since 0.1.0
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
@@ -164,15 +168,25 @@ export type Middleware<O> = <E, R>(
  * - Only GET, HEAD, OPTIONS, PUT, DELETE and TRACE are retried, unless the request has an
  *   `Idempotency-Key` header or `retryNonIdempotent: true`; any other request is sent
  *   once, past the policy (no handlers, no log lines).
- * - The body of a response that is retried is read (up to 64 KiB) and dropped before the
- *   next attempt, so its connection is freed; the response returned is never touched.
- * - A request body is sent again on each attempt: a one-shot stream body cannot be.
+ * - The body of a response that will be retried is discarded at once, never read: once
+ *   the policy decides to retry, before onBackoff and the sleep, its stream is opened and
+ *   interrupted, which aborts the request and closes its connection (Node, Fetch and every
+ *   client built with `HttpClient.make`). A stalled or trickling body cannot hold the loop:
+ *   the whole request ends within `maxTime` plus one attempt's timeout. Handlers see the
+ *   response's status and headers; its body is gone. The response returned on giving up
+ *   is never touched.
+ * - Interrupting the request (an outer `Effect.timeout`, a fiber interrupt) releases a
+ *   response it holds, in the sleep or before.
+ * - A request body is sent again on each attempt. A stream body (`HttpBody.stream`,
+ *   `bodyStream`, `bodyFile`) cannot be replayed: such a request gets one attempt, past
+ *   the policy. Use a bytes, text, JSON or form body to have it retried.
  *
  * Options are validated here: a bad one throws `InvalidOptionError`.
  *
  * @example
  * ```ts
- * import { HttpBackoff, Wait } from "@effect-backoff/core"
+ * import { Wait } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClient } from "@effect/platform"
  * import { Effect } from "effect"
  *
@@ -216,7 +230,7 @@ export const retryTransient: {
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClientRequest, HttpClientResponse } from "@effect/platform"
  * import { Duration, Option } from "effect"
  *
@@ -251,7 +265,8 @@ export const retryAfter: (
  *
  * @example
  * ```ts
- * import { Backoff, HttpBackoff, Wait } from "@effect-backoff/core"
+ * import { Backoff, Wait } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClient } from "@effect/platform"
  * import { Effect } from "effect"
  *
@@ -283,7 +298,7 @@ export const waitRetryAfter: <In = unknown, R = never>(
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  *
  * // also retry 404 (a resource that is still being created)
  * const middleware = HttpBackoff.retryTransient({
@@ -303,7 +318,7 @@ export const isTransientStatus: (status: number) => boolean = internal.isTransie
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
+ * import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
  * import { HttpClientRequest } from "@effect/platform"
  *
  * console.log(HttpBackoff.isIdempotent(HttpClientRequest.post("/orders"))) // false

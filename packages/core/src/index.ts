@@ -23,7 +23,5 @@ export * as Backoff from "./Backoff.js"
  */
 export * as Timeline from "./Timeline.js"
 
-/**
- * @since 0.1.0
- */
-export * as HttpBackoff from "./HttpBackoff.js"
+// HttpBackoff is its own entry point, `@effect-backoff/core/HttpBackoff`: it needs
+// @effect/platform (an optional peer), which this main entry must not load.

@@ -1,7 +1,8 @@
-import { HttpBackoff, InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import { InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Logger, Option, Random, TestClock } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Logger, Option, Random, Stream, TestClock } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 
@@ -433,27 +434,52 @@ describe("retryTransient on virtual time", () => {
       ])
     }))
 
-  it.effect("a retried response's body is released before the next attempt; the returned one is untouched", () =>
+  it.effect("a retried response's body is discarded at once, before the sleep, never read; the returned one is untouched", () =>
     Effect.gen(function*() {
-      const pulled: Array<number> = []
+      const events: Array<string> = []
       let n = 0
       const client = HttpClient.make((request) =>
         Effect.sync(() => {
           const i = ++n
-          // highWaterMark 0: nothing is read until someone reads
+          events.push(`send ${i}`)
+          // highWaterMark 0 and a pull that never delivers: reading this body would hang
           const body = new ReadableStream<Uint8Array>({
-            pull(controller) {
-              pulled.push(i)
-              controller.enqueue(new TextEncoder().encode("busy"))
-              controller.close()
+            pull: () => new Promise<void>(() => {}),
+            cancel: () => {
+              events.push(`discard ${i}`)
             }
           }, { highWaterMark: 0 })
           return HttpClientResponse.fromWeb(request, new Response(body, { status: 503 }))
         })
       ).pipe(HttpBackoff.retryTransient({ maxTries: 3, wait: Wait.constant({ interval: "1 second" }), jitter: null, logger: false }))
-      const exit = yield* runFor(client.get("http://api.test/"), "1 minute")
-      expect(Exit.isSuccess(exit) && exit.value.status).toBe(503)
-      expect(pulled).toEqual([1, 2])
+      const fiber = yield* Effect.fork(client.get("http://api.test/"))
+      yield* TestClock.adjust("500 millis")
+      // mid-sleep: the first response is already gone
+      expect(events).toEqual(["send 1", "discard 1"])
+      yield* TestClock.adjust("1 minute")
+      const response = yield* Fiber.join(fiber)
+      expect(response.status).toBe(503)
+      expect(events).toEqual(["send 1", "discard 1", "send 2", "discard 2", "send 3"])
+    }))
+
+  it.effect("a request with a stream body gets one attempt, even with retryNonIdempotent; a bytes body is retried", () =>
+    Effect.gen(function*() {
+      const options = { retryNonIdempotent: true, jitter: null, logger: false } as const
+      const { client, sent } = scripted([{ status: 503 }, { status: 200 }])
+      const retried = client.pipe(HttpBackoff.retryTransient(options))
+      const streamed = HttpClientRequest.put("http://api.test/doc").pipe(
+        HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("hello world")))
+      )
+      const first = yield* runFor(retried.execute(streamed), "1 minute")
+      expect(Exit.isSuccess(first) && first.value.status).toBe(503)
+      expect(sent).toHaveLength(1)
+      const bytes = HttpClientRequest.put("http://api.test/doc").pipe(
+        HttpClientRequest.bodyUint8Array(new TextEncoder().encode("hello world"))
+      )
+      const again = scripted([{ status: 503 }, { status: 200 }])
+      const second = yield* runFor(again.client.pipe(HttpBackoff.retryTransient(options)).execute(bytes), "1 minute")
+      expect(Exit.isSuccess(second) && second.value.status).toBe(200)
+      expect(again.sent).toHaveLength(2)
     }))
 
   it.effect("interrupting during a Retry-After sleep sends nothing more", () =>

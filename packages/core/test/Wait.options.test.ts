@@ -2,7 +2,8 @@
  * The options object of every Wait constructor (and of `HttpBackoff.waitRetryAfter`), and
  * the rule that a `maxValue` below the first wait is valid, as in python-backoff.
  */
-import { HttpBackoff, InvalidOptionError, Timeline, Wait } from "@effect-backoff/core"
+import { InvalidOptionError, Timeline, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, FastCheck as fc, Schedule } from "effect"
 import { firstBad, MAX, seededMillis } from "./schedule-helpers.js"

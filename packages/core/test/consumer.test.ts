@@ -1,7 +1,11 @@
 /**
  * The packages as a user gets them: build, `pnpm pack` both packages (pnpm rewrites
- * `workspace:^`), install the tarballs into a new project outside the workspace, then
- * typecheck consumer/main.ts there with tsc and run it with node. Catches a broken
+ * `workspace:^`), install the tarballs into new projects outside the workspace, then
+ * typecheck a program there with tsc and run it with node. Two installs: `effect` alone
+ * (consumer/core-only.ts: the main entry needs nothing else; `@effect/platform` is an
+ * optional peer, absent), and effect + @effect/platform + platform-node
+ * (consumer/main.ts: the `@effect-backoff/core/HttpBackoff` entry point, the Node layer,
+ * and a single copy of core, which platform-node takes as a peer). Catches a broken
  * `exports` map, a missing file in `files`, a `.d.ts` that does not compile on its own,
  * or a dependency that only resolves inside the workspace.
  *
@@ -16,7 +20,7 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 const root = fileURLToPath(new URL("../../../", import.meta.url))
 const pnpmBin = path.join(root, "node_modules", "pnpm", "bin", "pnpm.cjs")
@@ -68,7 +72,131 @@ const lockedVersions = (): Map<string, string> => {
 
 const readJson = (file: string) => JSON.parse(fs.readFileSync(file, "utf8"))
 
+interface Packed {
+  readonly dir: string
+  readonly name: string
+  readonly version: string
+  /** `file:/abs/path.tgz` */
+  readonly tarball: string
+}
+
 let tmp: string | undefined
+let core: Packed
+let node: Packed
+let locked: Map<string, string>
+
+const version = (name: string) => {
+  const v = locked.get(name)
+  expect(v, `${name} has one version in pnpm-lock.yaml`).toBeDefined()
+  return v!
+}
+
+/** A new project outside the workspace, with `program` (a file of test/consumer/) as src/main.ts. */
+const makeProject = (
+  name: string,
+  dependencies: Record<string, string>,
+  program: string,
+  lib: ReadonlyArray<string>
+): string => {
+  const app = path.join(tmp!, name)
+  fs.mkdirSync(path.join(app, "src"), { recursive: true })
+  expect(path.relative(root, app).startsWith("..")).toBe(true)
+  // our packages from the tarballs; effect and @effect/* at the lockfile's versions
+  const overrides: Record<string, string> = { [core.name]: core.tarball }
+  for (const [dep, v] of locked) {
+    if (dep === "effect" || dep.startsWith("@effect/")) overrides[dep] = v
+  }
+  fs.writeFileSync(
+    path.join(app, "package.json"),
+    JSON.stringify(
+      {
+        name: `effect-backoff-consumer-${name}`,
+        private: true,
+        type: "module",
+        dependencies,
+        devDependencies: {
+          typescript: version("typescript"),
+          "@types/node": version("@types/node")
+        },
+        pnpm: { overrides }
+      },
+      null,
+      2
+    )
+  )
+  fs.writeFileSync(
+    path.join(app, "tsconfig.json"),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: "ES2022",
+          lib,
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          types: ["node"],
+          strict: true,
+          exactOptionalPropertyTypes: true,
+          verbatimModuleSyntax: true,
+          noUnusedLocals: true,
+          // compile our .d.ts files for real: a broken declaration must fail here
+          skipLibCheck: false,
+          skipDefaultLibCheck: true,
+          outDir: "dist",
+          rootDir: "src"
+        },
+        include: ["src"]
+      },
+      null,
+      2
+    )
+  )
+  fs.copyFileSync(path.join(root, "packages", "core", "test", "consumer", program), path.join(app, "src", "main.ts"))
+  return app
+}
+
+const install = (app: string) =>
+  pnpm(["install", "--prefer-offline", "--no-frozen-lockfile", "--config.confirmModulesPurge=false"], app)
+
+/** Our packages really are the tarballs, and nothing links back into the workspace. */
+const expectFromTarballs = (app: string, packages: ReadonlyArray<Packed>) => {
+  const lockfile = fs.readFileSync(path.join(app, "pnpm-lock.yaml"), "utf8")
+  expect(lockfile).not.toContain("link:")
+  expect(lockfile).not.toContain(root)
+  for (const pkg of packages) {
+    const installed = fs.realpathSync(path.join(app, "node_modules", pkg.name))
+    expect(installed.startsWith(root)).toBe(false)
+    const files = fs.readdirSync(installed)
+    expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist"]))
+    expect(readJson(path.join(installed, "package.json")).version).toBe(pkg.version)
+  }
+}
+
+/** The packages pnpm installed, by the names of its store directories (`@effect+platform@0.97.2...`). */
+const installedPackages = (app: string): Array<string> => fs.readdirSync(path.join(app, "node_modules", ".pnpm"))
+
+const typecheckAndRun = async (app: string): Promise<Array<string>> => {
+  await run(process.execPath, [path.join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app)
+  const { stdout } = await run(process.execPath, [path.join(app, "dist", "main.js")], app)
+  return stdout.trim().split("\n")
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-backoff-consumer-"))
+  const tarballs = path.join(tmp, "tarballs")
+  fs.mkdirSync(tarballs)
+  // build and pack (pnpm rewrites `workspace:^`)
+  await pnpm(["run", "build"], root)
+  const packed = []
+  for (const dir of ["core", "platform-node"]) {
+    const manifest = readJson(path.join(root, "packages", dir, "package.json"))
+    await pnpm(["pack", "--pack-destination", tarballs], path.join(root, "packages", dir))
+    const file = path.join(tarballs, `${manifest.name.replace(/^@/, "").replace("/", "-")}-${manifest.version}.tgz`)
+    expect(fs.existsSync(file), `${file} was packed`).toBe(true)
+    packed.push({ dir, name: manifest.name as string, version: manifest.version as string, tarball: `file:${file}` })
+  }
+  ;[core, node] = packed as [Packed, Packed]
+  locked = lockedVersions()
+}, 300_000)
 
 afterAll(() => {
   if (tmp !== undefined && process.env.KEEP_CONSUMER_PROJECT === undefined) {
@@ -77,115 +205,50 @@ afterAll(() => {
 })
 
 describe("consumer project", () => {
-  it("installs the packed packages outside the workspace, typechecks and runs a program", async () => {
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "effect-backoff-consumer-"))
-    const tarballs = path.join(tmp, "tarballs")
-    const app = path.join(tmp, "app")
-    fs.mkdirSync(tarballs)
-    fs.mkdirSync(path.join(app, "src"), { recursive: true })
-    expect(path.relative(root, app).startsWith("..")).toBe(true)
+  it("with effect alone: the main entry and its subpaths typecheck and run, no @effect/platform installed", async () => {
+    const app = makeProject("core-only", { [core.name]: core.tarball, effect: version("effect") }, "core-only.ts", ["ES2022"])
+    await install(app)
+    expectFromTarballs(app, [core])
+    // the optional peer is not installed (pnpm installs missing peers, but not optional ones)
+    expect(fs.existsSync(path.join(app, "node_modules", "@effect", "platform"))).toBe(false)
+    expect(installedPackages(app).filter((dir) => dir.startsWith("@effect+"))).toEqual([])
+    expect(await typecheckAndRun(app)).toEqual([
+      "onException: thing 7 after 3 calls",
+      "timeline: Call Backoff Call Backoff Call Backoff Call Giveup in 4 s",
+      "InvalidOptionError: true",
+      "@effect/platform: ERR_MODULE_NOT_FOUND",
+      "core only: ok"
+    ])
+  }, 300_000)
 
-    // build and pack
-    await pnpm(["run", "build"], root)
-    const packages = ["core", "platform-node"].map((dir) => {
-      const manifest = readJson(path.join(root, "packages", dir, "package.json"))
-      return { dir, name: manifest.name as string, version: manifest.version as string }
-    })
-    for (const pkg of packages) {
-      await pnpm(["pack", "--pack-destination", tarballs], path.join(root, "packages", pkg.dir))
-    }
-    const tarballOf = (name: string, version: string) => {
-      const file = path.join(tarballs, `${name.replace(/^@/, "").replace("/", "-")}-${version}.tgz`)
-      expect(fs.existsSync(file), `${file} was packed`).toBe(true)
-      return `file:${file}`
-    }
-    const [core, node] = packages.map((pkg) => ({ ...pkg, tarball: tarballOf(pkg.name, pkg.version) }))
-
-    // the project: dependencies at the lockfile's versions, ours from the tarballs
-    const locked = lockedVersions()
-    const version = (name: string) => {
-      const v = locked.get(name)
-      expect(v, `${name} has one version in pnpm-lock.yaml`).toBeDefined()
-      return v!
-    }
-    const overrides: Record<string, string> = { [core!.name]: core!.tarball }
-    for (const [name, v] of locked) {
-      if (name === "effect" || name.startsWith("@effect/")) overrides[name] = v
-    }
-    fs.writeFileSync(
-      path.join(app, "package.json"),
-      JSON.stringify(
-        {
-          name: "effect-backoff-consumer",
-          private: true,
-          type: "module",
-          dependencies: {
-            [core!.name]: core!.tarball,
-            [node!.name]: node!.tarball,
-            effect: version("effect"),
-            "@effect/platform": version("@effect/platform"),
-            "@effect/platform-node": version("@effect/platform-node")
-          },
-          devDependencies: {
-            typescript: version("typescript"),
-            "@types/node": version("@types/node")
-          },
-          pnpm: { overrides }
-        },
-        null,
-        2
-      )
+  it("with @effect/platform and platform-node: HttpBackoff's entry point, the Node layer, one copy of core", async () => {
+    const app = makeProject(
+      "app",
+      {
+        [core.name]: core.tarball,
+        [node.name]: node.tarball,
+        effect: version("effect"),
+        "@effect/platform": version("@effect/platform"),
+        "@effect/platform-node": version("@effect/platform-node")
+      },
+      "main.ts",
+      // @effect/platform's declarations name DOM types (Storage, Transferable)
+      ["ES2022", "DOM"]
     )
-    fs.writeFileSync(
-      path.join(app, "tsconfig.json"),
-      JSON.stringify(
-        {
-          compilerOptions: {
-            target: "ES2022",
-            // @effect/platform's declarations name DOM types (Storage, Transferable)
-            lib: ["ES2022", "DOM"],
-            module: "NodeNext",
-            moduleResolution: "NodeNext",
-            types: ["node"],
-            strict: true,
-            exactOptionalPropertyTypes: true,
-            verbatimModuleSyntax: true,
-            noUnusedLocals: true,
-            // compile our .d.ts files for real: a broken declaration must fail here
-            skipLibCheck: false,
-            skipDefaultLibCheck: true,
-            outDir: "dist",
-            rootDir: "src"
-          },
-          include: ["src"]
-        },
-        null,
-        2
-      )
+    await install(app)
+    expectFromTarballs(app, [core, node])
+
+    // core is a peer of platform-node: one copy, the app's own
+    const nodeManifest = readJson(path.join(fs.realpathSync(path.join(app, "node_modules", node.name)), "package.json"))
+    expect(nodeManifest.dependencies?.[core.name]).toBeUndefined()
+    expect(nodeManifest.peerDependencies[core.name]).toBe(`^${core.version}`)
+    expect(installedPackages(app).filter((dir) => dir.startsWith("@effect-backoff+core@"))).toHaveLength(1)
+    const nodeDir = path.dirname(path.dirname(fs.realpathSync(path.join(app, "node_modules", node.name))))
+    expect(fs.realpathSync(path.join(nodeDir, "@effect-backoff", "core"))).toBe(
+      fs.realpathSync(path.join(app, "node_modules", core.name))
     )
-    fs.copyFileSync(path.join(root, "packages", "core", "test", "consumer", "main.ts"), path.join(app, "src", "main.ts"))
 
-    await pnpm(["install", "--prefer-offline", "--no-frozen-lockfile", "--config.confirmModulesPurge=false"], app)
-
-    // our packages really are the tarballs, and nothing links back into the workspace
-    const lockfile = fs.readFileSync(path.join(app, "pnpm-lock.yaml"), "utf8")
-    expect(lockfile).not.toContain("link:")
-    expect(lockfile).not.toContain(root)
-    for (const pkg of [core!, node!]) {
-      const installed = fs.realpathSync(path.join(app, "node_modules", pkg.name))
-      expect(installed.startsWith(root)).toBe(false)
-      const files = fs.readdirSync(installed)
-      expect(files).toEqual(expect.arrayContaining(["LICENSE", "README.md", "package.json", "dist"]))
-      expect(readJson(path.join(installed, "package.json")).version).toBe(pkg.version)
-    }
-    const nodeManifest = readJson(path.join(fs.realpathSync(path.join(app, "node_modules", node!.name)), "package.json"))
-    expect(nodeManifest.dependencies[core!.name]).not.toMatch(/^workspace:/)
-
-    // typecheck with tsc, emit, run
-    await run(process.execPath, [path.join(app, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"], app)
-    const { stdout } = await run(process.execPath, [path.join(app, "dist", "main.js")], app)
-    const lines = stdout.trim().split("\n")
-    expect(lines).toEqual([
+    expect(await typecheckAndRun(app)).toEqual([
       "onException: thing 42 after 3 calls, slept 5,5 ms",
       "raiseOnGiveup false: None",
       "timeline: Call Backoff Call Backoff Call Giveup in 3 s",

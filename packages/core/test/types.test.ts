@@ -4,7 +4,8 @@
  * root typecheck (`pnpm typecheck`, which includes packages/*\/test) checks these.
  * (Inference of `onException` / `onPredicate` themselves lives in Backoff.types.test.ts.)
  */
-import { Backoff, HttpBackoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import { Backoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as WaitModule from "@effect-backoff/core/Wait"
 import type { HttpClient, HttpClientError } from "@effect/platform"
 import { describe, expectTypeOf, it } from "@effect/vitest"

@@ -202,16 +202,31 @@ export const describeResponse = (response: HttpClientResponse.HttpClientResponse
   }`
 }
 
-/** A body this large is read to free the connection for reuse; a larger one is cut off. */
-const DRAIN_LIMIT = 64 * 1024
+/** Responses already released, so that releasing one again (on interrupt) does nothing. */
+const released = new WeakSet<HttpClientResponse.HttpClientResponse>()
 
 /**
- * Releases a response that is about to be retried: reads (and drops) up to 64 KiB of its
- * body, then ends the stream, which lets the client reuse or close the connection rather
- * than leave it waiting for the garbage collector.
+ * @internal Releases a response that is about to be retried, at once, without reading its
+ * body: the body's stream is opened and interrupted straight away. Ending the stream is
+ * what frees the response on every client built with `HttpClient.make` (the Node, Fetch
+ * and undici clients abort the request and close its connection), so a stalled or
+ * trickling body can never hold the loop. A body that had already arrived in full is
+ * simply drained. Interruptible even inside a finalizer (on interrupt, below); a response
+ * already released is left alone.
  */
 const discard = (response: HttpClientResponse.HttpClientResponse): Effect.Effect<void> =>
-  Effect.ignore(Stream.runFoldWhile(response.stream, 0, (n) => n < DRAIN_LIMIT, (n, chunk) => n + chunk.length))
+  Effect.suspend(() => {
+    if (released.has(response)) return Effect.void
+    released.add(response)
+    // the drain fiber starts first and opens the stream; the race then interrupts it
+    return Effect.ignore(Effect.raceFirst(Effect.interruptible(Stream.runDrain(response.stream)), Effect.void))
+  })
+
+/** What the loop releases once it has decided to retry: the retried response, if any. */
+const releaseOutcome = (input: unknown): Effect.Effect<void> | undefined => {
+  const response = responseOf(input)
+  return response === undefined ? undefined : discard(response)
+}
 
 // ---------------------------------------------------------------------------
 // retryTransient
@@ -242,7 +257,9 @@ const makeMode = (maxRetryAfter: number): RetryMode => ({
     if (response !== undefined) details.status = response.status
   },
   floor: (input, now) => retryAfterMillis(input, now, maxRetryAfter),
-  describe: (input) => isResponse(input) ? describeResponse(input) : input
+  describe: (input) => isResponse(input) ? describeResponse(input) : input,
+  // the body of a response that will be retried is discarded before onBackoff and the sleep
+  release: releaseOutcome
 })
 
 /** @internal Validates the options once; the result applies them to a client. */
@@ -274,51 +291,64 @@ const isRetriedError = (
   return error.reason === "StatusCode" && retryOn(error.response)
 }
 
+/** One run's hold on its last retryable response, released if the run is interrupted. */
+interface Held {
+  response: HttpClientResponse.HttpClientResponse | undefined
+}
+
 /**
  * One classified attempt of one run: transport errors and retryable responses go to
  * `run.retry`; every other response is a success; every other error passes through.
+ * The loop releases a retried response once it has decided to retry (`Kind.release`);
+ * `held` keeps the last one so that an interrupt before that (in `giveup`, a handler)
+ * releases it too. On giving up it is returned (or carried by the error) untouched.
  */
 const attempt = (
   run: Run,
   send: Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown>,
-  settings: TransientOptions
+  settings: TransientOptions,
+  held: Held
 ): Effect.Effect<any, any, any> => {
   const { retryOn } = settings
   const hasSuccessHandlers = settings.loop.onSuccess !== undefined
-  // the response being retried: its body is released just before the next attempt, so
-  // the response returned on giving up is never touched
-  let pending: HttpClientResponse.HttpClientResponse | undefined
-  const classified = Effect.matchEffect(send, {
+  return Effect.matchEffect(send, {
     onFailure: (error) =>
       callbacks.whenVerdict(isRetriedError(error, retryOn), (retried) => {
         if (!retried) return Effect.fail(error)
-        pending = responseOf(error)
+        held.response = responseOf(error)
         return run.retry(error)
       }),
     onSuccess: (response) =>
       callbacks.whenVerdict(retryOn(response), (retried) => {
         if (retried) {
-          pending = response
+          held.response = response
           return run.retry(response)
         }
         return hasSuccessHandlers ? Effect.as(run.succeed(response, true), response) : Effect.succeed(response)
       })
   })
-  return Effect.suspend(() => {
-    if (pending === undefined) return classified
-    const previous = pending
-    pending = undefined
-    return Effect.zipRight(discard(previous), classified)
-  })
 }
+
+/**
+ * @internal Can the request be sent again as it is? Not when its body is a stream: a
+ * stream is read as it is sent, so a second attempt would send what is left (often
+ * nothing). Every other body (empty, bytes, text, JSON, form data) is a value.
+ */
+export const isReplayable = (request: HttpClientRequest.HttpClientRequest): boolean => request.body._tag !== "Stream"
 
 /** @internal `retryTransient(options)(client)` with resolved settings. */
 export const retryTransient = (settings: TransientOptions) => (self: HttpClient.HttpClient.With<any, any>): any => {
   if (!isHttpClient(self)) throw invalid("self", self, "an HttpClient")
   const { loop, mode } = settings
   return HttpClient.transform(self, (send, request) => {
-    if (!settings.retryNonIdempotent && !isRetryableRequest(request)) return send
+    // sent once, past the policy: a one-shot body, or a method that may not be repeated
+    if (!isReplayable(request) || (!settings.retryNonIdempotent && !isRetryableRequest(request))) return send
     const target = loop.target ?? `${request.method} ${urlOf(request)}`
-    return traced(loop, target, execute(loop, mode, target, [request], (run) => attempt(run, send, settings)))
+    return Effect.suspend(() => {
+      const held: Held = { response: undefined }
+      const run = execute(loop, mode, target, [request], (run) => attempt(run, send, settings, held))
+      // interrupted (an outer timeout, in the sleep or before): nothing is left open
+      return traced(loop, target, Effect.onInterrupt(run, () => held.response === undefined ? Effect.void : discard(held.response)))
+    })
   })
 }

@@ -26,6 +26,12 @@ export interface RetryMode {
   readonly floor?: ((input: unknown, nowMillis: number) => number | undefined) | undefined
   /** What the default log lines show for this input (default: the input itself). */
   readonly describe?: ((input: unknown) => unknown) | undefined
+  /**
+   * Called once the loop has decided to retry after this input (never on giving up, when
+   * the input is returned): the effect it returns, if any, runs first, before onBackoff
+   * and the sleep. HTTP discards a retried response's body here.
+   */
+  readonly release?: ((input: unknown) => Effect.Effect<void> | undefined) | undefined
 }
 
 /**
@@ -177,8 +183,11 @@ export class Run {
     const duration = Duration.millis(sleep)
     // below a nanosecond the Duration is zero: skip the sleep (Node would arm a 1 ms timer)
     const next = sleep >= 1e-6 ? Effect.zipRight(this.clock!.sleep(duration), this.again) : this.again
+    const release = this.mode.release === undefined ? undefined : this.mode.release(input)
     const taps = this.plan.onBackoff
-    if (!options.logger && options.onBackoff === undefined && taps === undefined) return next
+    if (!options.logger && options.onBackoff === undefined && taps === undefined) {
+      return release === undefined ? next : Effect.zipRight(release, next)
+    }
     const log = options.logger
       ? logging.logBackoff(options.backoffLogLevel, this.target, this.tries, elapsed, sleep, this.shown(input))
       : undefined
@@ -191,7 +200,7 @@ export class Run {
         runTaps(taps, details),
         options.onBackoff === undefined ? undefined : callbacks.callHandlers(options.onBackoff, details)
       )
-    return Effect.zipRight(andThen(log, handlers)!, next)
+    return Effect.zipRight(andThen(release, andThen(log, handlers))!, next)
   }
 
   private shown(input: unknown): unknown {

@@ -4,7 +4,8 @@
  * with tsc and run with node; the test asserts the lines it prints. (The workspace
  * typecheck compiles it too, against the sources.)
  */
-import { Backoff, HttpBackoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import { Backoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as WaitModule from "@effect-backoff/core/Wait"
 import { NodeHttpBackoff } from "@effect-backoff/platform-node"
 import { FetchHttpClient, HttpClient } from "@effect/platform"

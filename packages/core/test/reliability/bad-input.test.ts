@@ -6,7 +6,8 @@
  * called. A static value fails at construction; a value read at run time fails that run
  * before its first attempt.
  */
-import { Backoff, HttpBackoff, InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import { Backoff, InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Config, ConfigProvider, Effect, Exit, Option } from "effect"

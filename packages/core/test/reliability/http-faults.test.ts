@@ -6,7 +6,8 @@
  * once; every GET succeeds or gives up within its budget; no POST without an
  * Idempotency-Key reaches the server twice (the server counts per request id).
  */
-import { HttpBackoff, Wait } from "@effect-backoff/core"
+import { Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { FetchHttpClient, HttpClient, HttpClientError, HttpClientRequest } from "@effect/platform"
 import type { HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"

@@ -1,4 +1,5 @@
-import { HttpBackoff, Wait } from "@effect-backoff/core"
+import { Wait } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as HttpClient from "@effect/platform/HttpClient"
 import { Clock, Duration, Effect, Option } from "effect"
 import * as http from "node:http"

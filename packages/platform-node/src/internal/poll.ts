@@ -1,4 +1,4 @@
-import { HttpBackoff } from "@effect-backoff/core"
+import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Duration } from "effect"
