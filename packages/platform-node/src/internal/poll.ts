@@ -1,6 +1,5 @@
 import { HttpBackoff } from "@effect-backoff/core"
 import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Duration } from "effect"
 import { Console, Effect } from "effect"
@@ -34,17 +33,11 @@ export const poll = (
     const program = Effect.gen(function*() {
       const client = (yield* HttpClient.HttpClient).pipe(
         // the body of the response that ends polling is read inside the try, under its
-        // timeout; a try that hangs counts as a transport failure and is retried
+        // timeout (the Node client keeps the text it has read, so `response.text` below
+        // gives it back); a try that hangs counts as a transport failure and is retried
         HttpClient.transformResponse((response) =>
           response.pipe(
-            Effect.flatMap((r) =>
-              done(r.status)
-                ? Effect.map(
-                  r.arrayBuffer,
-                  (body) => HttpClientResponse.fromWeb(r.request, new Response(body, { status: r.status, headers: r.headers }))
-                )
-                : Effect.succeed(r)
-            ),
+            Effect.tap((r) => done(r.status) ? r.text : Effect.void),
             Effect.timeout(limits.timeout)
           )
         ),
