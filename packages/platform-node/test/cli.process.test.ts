@@ -77,6 +77,30 @@ describe("effect-backoff run, as a process", () => {
     expect(lines(stderr, "backing off")).toEqual([])
   }, SLOW)
 
+  it("a second signal during the grace period sends SIGKILL at once", async () => {
+    const pidFile = join(dir, "pid")
+    const child = spawnCli([
+      "run",
+      "--kill-after",
+      "30s",
+      "--",
+      "sh",
+      "-c",
+      `trap '' TERM; echo $$ > ${JSON.stringify(pidFile)}; while :; do sleep 0.05; done`
+    ])
+    const pid = Number(await appears(pidFile))
+    const sent = Date.now()
+    child.kill("SIGTERM")
+    await until(() => child.stderrSoFar().includes("passed it to the command"), "the signal to be passed on")
+    child.kill("SIGTERM")
+    const { code, stderr } = await child.ran
+    expect(code).toBe(143)
+    // well before the 30 s grace
+    expect(Date.now() - sent).toBeLessThan(15_000)
+    expect(gone(pid)).toBe(true)
+    expect(stderr).toContain("effect-backoff: the command has not exited; sent it SIGKILL")
+  }, SLOW)
+
   it("SIGINT is passed to the command as SIGINT; exit 130 once it has exited, not retried", async () => {
     const pidFile = join(dir, "pid")
     const got = join(dir, "got")

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach } from "vitest"
-import { VERSION } from "../src/internal/cli.js"
+import { knownFlags, VERSION } from "../src/internal/cli.js"
 import type { TestServer } from "./helpers.js"
 import { reply, runCli, startServer } from "./helpers.js"
 
@@ -487,6 +487,20 @@ describe("effect-backoff", () => {
       expect(coloured.stdout).toContain("\x1b[")
       expect(plain.stdout).not.toContain("\x1b[")
       expect(plain.stdout).toContain("--wait")
+    }))
+
+  it.live("the known flags are read from the command tree, built-ins included", () =>
+    Effect.gen(function*() {
+      const run = knownFlags.get("run")!
+      const poll = knownFlags.get("poll")!
+      expect([run.get("--kill-after"), run.get("--wait"), run.get("--help"), run.get("-h"), run.get("--completions")]).toEqual(
+        [true, true, false, false, true]
+      )
+      expect(poll.has("--kill-after")).toBe(false)
+      expect(poll.get("--timeout")).toBe(true)
+      const refused = yield* runCli(["poll", "--kill-after", "1s", "http://127.0.0.1:9/"])
+      expect(refused.code).toBe(2)
+      expect(refused.stderr).toBe("effect-backoff poll: unknown flag --kill-after\n")
     }))
 
   it.live("--version prints the package's version", () =>

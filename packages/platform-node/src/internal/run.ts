@@ -111,6 +111,16 @@ export const run = (
           )
       })
     )
-    // the loser is interrupted, and a running try stopped, before the race returns
-    return yield* Effect.raceFirst(tries, Effect.map(signals.next, (signal) => 128 + signalNumber(signal)))
+    // The tries run on a fiber of their own that is interrupted, and awaited, both when a
+    // signal arrives and when the program is interrupted (NodeRuntime.runMain does that on
+    // a signal): a race would not wait for its loser, and the program's layers (the
+    // signal listeners among them) would close while a try is being stopped.
+    const fiber = yield* Effect.fork(tries)
+    return yield* Effect.raceFirst(
+      Fiber.join(fiber),
+      signals.next.pipe(
+        Effect.tap(() => Fiber.interrupt(fiber)),
+        Effect.map((signal) => 128 + signalNumber(signal))
+      )
+    ).pipe(Effect.onInterrupt(() => Fiber.interrupt(fiber)))
   })
