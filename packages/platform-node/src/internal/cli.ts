@@ -46,7 +46,7 @@ const runCommand = Command.make(
       "run",
       "kill-after",
       Flags.DEFAULTS.killAfter,
-      "On SIGINT or SIGTERM the signal is passed to the command; this long later it gets SIGKILL."
+      "On SIGINT or SIGTERM the signal is passed to the command; this long later it gets SIGKILL"
     ),
     command: Args.text({ name: "command" }).pipe(
       Args.withDescription("The command and its arguments, after --."),
@@ -74,7 +74,7 @@ const pollCommand = Command.make(
     policy: Flags.policy("poll"),
     untilStatus: Options.text("until-status").pipe(
       Options.withPseudoName("STATUSES"),
-      Options.withDescription("Statuses that end polling: 200, 200,204 or 2xx."),
+      Options.withDescription("Statuses that end polling: 200, 200,204 or 2xx (default 2xx)."),
       Options.withDefault("2xx"),
       Options.mapEffect(Flags.check("poll", Flags.parseStatuses))
     ),
@@ -82,9 +82,9 @@ const pollCommand = Command.make(
       "poll",
       "timeout",
       "10s",
-      "Timeout of each try, the final body included, e.g. 10s; a timeout is retried."
+      "Timeout of each try, the final body included; a timeout is retried"
     ),
-    maxRetryAfter: Flags.duration("poll", "max-retry-after", "60s", "The longest Retry-After honoured, e.g. 2m."),
+    maxRetryAfter: Flags.duration("poll", "max-retry-after", "60s", "The longest Retry-After honoured"),
     url: Args.text({ name: "url" }).pipe(
       Args.withDescription("The http:// or https:// URL to GET."),
       Args.mapEffect((text) =>
@@ -111,9 +111,9 @@ const plotCommand = Command.make(
   {
     // plot draws --tries waits: no try limit unless --max-tries is given
     policy: Flags.policy("plot", "unlimited"),
-    tries: Flags.integer("plot", "tries", 1, 1000, 10, "How many waits to draw."),
-    samples: Flags.integer("plot", "samples", 1, 100_000, 200, "Jittered runs sampled for the band."),
-    seed: Flags.integer("plot", "seed", 0, 2 ** 31 - 1, 42, "Seed of the jitter samples: the same seed draws the same chart."),
+    tries: Flags.integer("plot", "tries", 1, 1000, 10, "How many waits to draw"),
+    samples: Flags.integer("plot", "samples", 1, 100_000, 200, "Jittered runs sampled for the band"),
+    seed: Flags.integer("plot", "seed", 0, 2 ** 31 - 1, 42, "Seed of the jitter samples: the same seed draws the same chart"),
     svg: Options.text("svg").pipe(
       Options.withPseudoName("FILE"),
       Options.withDescription("Also write the chart as an SVG file here."),

@@ -259,7 +259,7 @@ export const optionalDuration = (sub: string, name: string, description: string)
 /** @internal A duration flag with a default, given as text (`"10s"`) and shown in the help. */
 export const duration = (sub: string, name: string, fallback: string, description: string) =>
   Options.text(name).pipe(
-    described("DURATION", description),
+    described("DURATION", `${description} (default ${fallback}).`),
     Options.withDefault(fallback),
     Options.mapEffect(check(sub, (text: string) => parseDuration(`--${name}`, text)))
   )
@@ -267,7 +267,7 @@ export const duration = (sub: string, name: string, fallback: string, descriptio
 /** @internal An integer flag within bounds, with a default. */
 export const integer = (sub: string, name: string, min: number, max: number, fallback: number, description: string) =>
   Options.integer(name).pipe(
-    described("N", description),
+    described("N", `${description} (default ${fallback}).`),
     Options.withDefault(fallback),
     Options.mapEffect(check(sub, (n: number) =>
       n >= min && n <= max
@@ -291,7 +291,7 @@ export const policy = (sub: string, defaultMaxTries: string = DEFAULTS.maxTries)
       "interval",
       DEFAULTS.interval,
       "The base wait: the expo factor, the fibo unit, the constant interval, the decay initial value, " +
-        "the linear initial wait or the decorrelated base."
+        "the linear initial wait or the decorrelated base"
     ),
     maxValue: optionalDuration(sub, "max-value", "Cap on a single wait before jitter (expo, fibo, linear, decorrelated)."),
     base: Options.float("base").pipe(
