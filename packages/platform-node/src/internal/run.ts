@@ -57,21 +57,26 @@ export const runOnce = (
   args: ReadonlyArray<string>,
   options: StopOptions
 ): Effect.Effect<number, SpawnError, CommandExecutor.CommandExecutor | Signals> =>
-  Effect.scoped(Effect.gen(function*() {
-    const process = yield* PlatformCommand.make(file, ...args).pipe(
-      PlatformCommand.stdin("inherit"),
-      PlatformCommand.stdout("inherit"),
-      PlatformCommand.stderr("inherit"),
-      PlatformCommand.start,
-      Effect.mapError((e) => new SpawnError({ command: file, message: `cannot run ${file}: ${e.description ?? e.message}` }))
-    )
-    return yield* process.exitCode.pipe(
-      Effect.map(Number),
-      // the only failure left: a signal ended the command ("... receipt of signal: SIGKILL")
-      Effect.catchAll((e) => Effect.succeed(128 + signalNumber(/SIG[A-Z0-9]+/.exec(e.message)?.[0] ?? ""))),
-      Effect.onInterrupt(() => stop(process, options))
-    )
-  }))
+  // uninterruptible from the spawn until the wait for the exit code begins: an interrupt
+  // in between would leave the command to @effect/platform's finalizer alone, which sends
+  // SIGTERM and waits for the exit with no limit
+  Effect.scoped(Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const process = yield* PlatformCommand.make(file, ...args).pipe(
+        PlatformCommand.stdin("inherit"),
+        PlatformCommand.stdout("inherit"),
+        PlatformCommand.stderr("inherit"),
+        PlatformCommand.start,
+        Effect.mapError((e) => new SpawnError({ command: file, message: `cannot run ${file}: ${e.description ?? e.message}` }))
+      )
+      return yield* restore(process.exitCode).pipe(
+        Effect.map(Number),
+        // the only failure left: a signal ended the command ("... receipt of signal: SIGKILL")
+        Effect.catchAll((e) => Effect.succeed(128 + signalNumber(/SIG[A-Z0-9]+/.exec(e.message)?.[0] ?? ""))),
+        Effect.onInterrupt(() => stop(process, options))
+      )
+    })
+  ))
 
 /**
  * @internal `effect-backoff run`: retries the command while its exit code is one to retry
