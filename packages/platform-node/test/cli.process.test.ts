@@ -1,26 +1,26 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it, onTestFinished } from "vitest"
 import { cli, gone, spawnCli } from "./helpers.js"
 
 // End to end: `node --import tsx src/cli.ts` as a child process, for what only a real
 // process shows (signals, exit statuses through NodeRuntime.runMain, output passing
-// through, colour detection). Everything else runs in-process in cli.test.ts.
-const SLOW = 60_000
+// through, colour detection). Everything else runs in-process in cli.test.ts. They run
+// one at a time: on a busy machine, processes starting together slow each other down.
+const SLOW = 90_000
 
-let dir: string
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), "effect-backoff-cli-"))
-})
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+/** A temporary folder for this test, removed when it ends. */
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), "effect-backoff-cli-"))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
 
 const lines = (text: string, word: string) => text.split("\n").filter((l) => l.startsWith("effect-backoff:") && l.includes(word))
 
 /** Waits until `ready()` holds, checking every 20 ms, for at most `ms`. */
-const until = async (ready: () => boolean, what: string, ms = 30_000) => {
+const until = async (ready: () => boolean, what: string, ms = 60_000) => {
   const deadline = Date.now() + ms
   while (!ready()) {
     if (Date.now() > deadline) throw new Error(`${what} did not happen`)
@@ -36,6 +36,7 @@ const appears = async (file: string) => {
 
 describe("effect-backoff run, as a process", () => {
   it("passes the command's output through, retries and exits 0", async () => {
+    const dir = tempDir()
     const script = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "run $n"; echo "oops $n" >&2; ` +
       `[ "$n" -ge 3 ] || exit 1`
     const { code, stdout, stderr } = await cli(
@@ -53,6 +54,7 @@ describe("effect-backoff run, as a process", () => {
   }, SLOW)
 
   it("SIGTERM: a command that ignores it gets SIGKILL after --kill-after; exit 143", async () => {
+    const dir = tempDir()
     const pidFile = join(dir, "pid")
     const child = spawnCli([
       "run",
@@ -78,6 +80,7 @@ describe("effect-backoff run, as a process", () => {
   }, SLOW)
 
   it("a second signal during the grace period sends SIGKILL at once", async () => {
+    const dir = tempDir()
     const pidFile = join(dir, "pid")
     const child = spawnCli([
       "run",
@@ -102,6 +105,7 @@ describe("effect-backoff run, as a process", () => {
   }, SLOW)
 
   it("SIGINT is passed to the command as SIGINT; exit 130 once it has exited, not retried", async () => {
+    const dir = tempDir()
     const pidFile = join(dir, "pid")
     const got = join(dir, "got")
     const child = spawnCli([
@@ -127,6 +131,7 @@ describe("effect-backoff run, as a process", () => {
   }, SLOW)
 
   it("a signal during a backoff ends the run at once: exit 143, no more tries", async () => {
+    const dir = tempDir()
     const count = join(dir, "count")
     const child = spawnCli([
       "run",
