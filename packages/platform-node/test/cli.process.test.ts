@@ -75,7 +75,7 @@ describe("effect-backoff run, as a process", () => {
     expect(took).toBeGreaterThanOrEqual(280)
     expect(took).toBeLessThan(10_000)
     expect(stderr).toContain("effect-backoff: SIGTERM: passed it to the command; SIGKILL in 300ms if it has not exited")
-    expect(stderr).toContain("effect-backoff: the command has not exited; sent it SIGKILL")
+    expect(stderr).toContain("effect-backoff: the command has not exited; sending it SIGKILL")
     expect(lines(stderr, "backing off")).toEqual([])
   }, SLOW)
 
@@ -101,7 +101,7 @@ describe("effect-backoff run, as a process", () => {
     // well before the 30 s grace
     expect(Date.now() - sent).toBeLessThan(15_000)
     expect(gone(pid)).toBe(true)
-    expect(stderr).toContain("effect-backoff: the command has not exited; sent it SIGKILL")
+    expect(stderr).toContain("effect-backoff: the command has not exited; sending it SIGKILL")
   }, SLOW)
 
   it("SIGINT is passed to the command as SIGINT; exit 130 once it has exited, not retried", async () => {

@@ -40,7 +40,7 @@ const stop = (process: CommandExecutor.Process, options: StopOptions) =>
         Effect.orElseSucceed(() => false)
       )
       if (!exited && (yield* process.isRunning)) {
-        yield* say("effect-backoff: the command has not exited; sent it SIGKILL")
+        yield* say("effect-backoff: the command has not exited; sending it SIGKILL")
         yield* process.kill("SIGKILL")
       }
     }).pipe(Effect.ignore)))
