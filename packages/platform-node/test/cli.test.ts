@@ -1,3 +1,5 @@
+import * as Command from "@effect/cli/Command"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { XMLParser, XMLValidator } from "fast-xml-parser"
@@ -5,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterEach, beforeEach } from "vitest"
-import { knownFlags, VERSION } from "../src/internal/cli.js"
+import { command, knownFlags, VERSION } from "../src/internal/cli.js"
+import * as Signals from "../src/internal/signals.js"
 import type { TestServer } from "./helpers.js"
 import { reply, runCli, startServer } from "./helpers.js"
 
@@ -501,6 +504,20 @@ describe("effect-backoff", () => {
       const refused = yield* runCli(["poll", "--kill-after", "1s", "http://127.0.0.1:9/"])
       expect(refused.code).toBe(2)
       expect(refused.stderr).toBe("effect-backoff poll: unknown flag --kill-after\n")
+    }))
+
+  it.live("the command tree is a value: another app can run it", () =>
+    Effect.gen(function*() {
+      const printed: Array<string> = []
+      const base = yield* Effect.console
+      const console = Object.assign(Object.create(base), {
+        log: (...args: ReadonlyArray<unknown>) => Effect.sync(() => void printed.push(args.join(" ")))
+      })
+      yield* Command.run(command, { name: "other", version: "9.9.9" })(["node", "other", "--version"]).pipe(
+        Effect.withConsole(console),
+        Effect.provide([NodeContext.layer, Signals.layer])
+      )
+      expect(printed.map((l) => l.trim())).toEqual(["9.9.9"])
     }))
 
   it.live("--version prints the package's version", () =>
