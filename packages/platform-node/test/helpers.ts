@@ -1,12 +1,12 @@
 import { Console, Effect } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
+import { readFileSync } from "node:fs"
 import * as http from "node:http"
 import { createRequire } from "node:module"
 import type { AddressInfo } from "node:net"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { format } from "node:util"
-import { readFileSync } from "node:fs"
 import type { Colour } from "../src/internal/cli.js"
 import { main } from "../src/internal/cli.js"
 
