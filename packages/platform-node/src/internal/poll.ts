@@ -2,7 +2,7 @@ import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Duration } from "effect"
-import { Effect } from "effect"
+import { Console, Effect } from "effect"
 import type { Policy } from "./flags.js"
 import { formatSeconds } from "./flags.js"
 import { say } from "./run.js"
@@ -13,11 +13,14 @@ const describe = (d: { readonly status?: number; readonly exception?: unknown })
   return e?._tag === "TimeoutException" ? "timed out" : e?.message ?? String(e)
 }
 
+const tries = (n: number) => `${n} ${n === 1 ? "try" : "tries"}`
+
 /**
  * @internal `effect-backoff poll URL`: GETs the URL until the status is one of `done`,
  * retrying every other status and transport errors with the policy, honouring
- * Retry-After. Prints the final body on stdout; succeeds with the exit code (0 when the
- * status matched, 1 on giving up).
+ * Retry-After. Each try, the final body included, has `limits.timeout`: a stalled body is
+ * a timed-out try, retried like any other. Prints the final body on stdout (with a final
+ * newline; nothing for an empty body); succeeds with the exit code (0 when the status matched, 1 on giving up).
  */
 export const poll = (
   policy: Policy,
@@ -29,8 +32,15 @@ export const poll = (
     let gaveUp = false
     const program = Effect.gen(function*() {
       const client = (yield* HttpClient.HttpClient).pipe(
-        // a request that hangs counts as a transport failure and is retried
-        HttpClient.transformResponse(Effect.timeout(limits.timeout)),
+        // the body of the response that ends polling is read inside the try, under its
+        // timeout (the Node client keeps the text it has read, so `response.text` below
+        // gives it back); a try that hangs counts as a transport failure and is retried
+        HttpClient.transformResponse((response) =>
+          response.pipe(
+            Effect.tap((r) => done(r.status) ? r.text : Effect.void),
+            Effect.timeout(limits.timeout)
+          )
+        ),
         HttpBackoff.retryTransient({
           wait: policy.wait,
           jitter: policy.jitter,
@@ -50,7 +60,8 @@ export const poll = (
       const response = yield* client.get(url)
       if (!done(response.status)) return 1
       const body = yield* response.text
-      yield* Effect.sync(() => void process.stdout.write(body))
+      // Console.log ends the line; a body that ends with one keeps just that one
+      if (body !== "") yield* Console.log(body.endsWith("\n") ? body.slice(0, -1) : body)
       return 0
     })
     return program.pipe(
@@ -59,5 +70,3 @@ export const poll = (
       Effect.provide(NodeHttpClient.layer)
     )
   })
-
-const tries = (n: number) => `${n} ${n === 1 ? "try" : "tries"}`
