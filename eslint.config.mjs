@@ -15,6 +15,7 @@ export default tseslint.config(
       "**/.vitest/**",
       "docs/api/**",
       "docs/examples/generated/**",
+      "docs/examples/jsdoc/**",
       "bench/results/**",
       "packages/core/test/consumer/**/node_modules/**",
       "**/*.md"
