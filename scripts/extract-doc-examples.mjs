@@ -82,7 +82,7 @@ export const fencedBlocks = (text, file = "<text>") => {
 const DECLARATION = /^(?:declare\s+)?(?:async\s+function\b|function\b|const\b|let\b|var\b|class\b|abstract\s+class\b|interface\b|type\s+[A-Za-z_$][\w$]*\s*[=<]|enum\b|namespace\b)/
 
 /** Exports the unexported top-level declarations (column 0 only), keeping line numbers. */
-const exportDeclarations = (code) =>
+export const exportDeclarations = (code) =>
   code.split("\n").map((line) => (DECLARATION.test(line) ? `export ${line}` : line)).join("\n")
 
 /** The generated module for one block, its code on the same lines as in the Markdown file. */
