@@ -3,8 +3,6 @@
  *
  * @since 0.1.0
  */
-import { Data } from "effect"
-import { describeValue, jsonValue } from "./internal/describe.js"
 
 /**
  * An option had a value that cannot mean anything sensible (a negative duration,
@@ -34,25 +32,4 @@ import { describeValue, jsonValue } from "./internal/describe.js"
  * @since 0.1.0
  * @category errors
  */
-export class InvalidOptionError extends Data.TaggedError("InvalidOptionError")<{
-  readonly option: string
-  readonly value: unknown
-  readonly expected: string
-}> {
-  /**
-   * @since 0.1.0
-   */
-  override get message(): string {
-    return `${this.option} must be ${this.expected}, got ${describeValue(this.value)}`
-  }
-
-  /**
-   * The fields as JSON; a value that does not serialize (circular, bigint) appears as its
-   * description, so `JSON.stringify(error)` and `String(exit)` never throw.
-   *
-   * @since 0.2.0
-   */
-  override toJSON(): unknown {
-    return { _tag: this._tag, option: this.option, value: jsonValue(this.value), expected: this.expected }
-  }
-}
+export { InvalidOptionError } from "./internal/invalidOptionError.js"

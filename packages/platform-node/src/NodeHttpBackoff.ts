@@ -3,11 +3,10 @@
  *
  * @since 0.1.0
  */
-import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import type { Duration, Schedule } from "effect"
-import { Context, Effect, Layer } from "effect"
+import type * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
+import type * as HttpClient from "@effect/platform/HttpClient"
+import type { Layer } from "effect"
+import * as internal from "./internal/nodeHttpBackoff.js"
 
 /**
  * Options of `layer`: those of `HttpBackoff.retryTransient`, with `wait`, `maxTries` and
@@ -17,11 +16,7 @@ import { Context, Effect, Layer } from "effect"
  * @since 0.1.0
  * @category models
  */
-export interface LayerOptions extends Omit<HttpBackoff.Options, "wait" | "maxTries" | "maxTime"> {
-  readonly wait?: Schedule.Schedule<unknown, HttpBackoff.Outcome, any> | undefined
-  readonly maxTries?: number | undefined
-  readonly maxTime?: Duration.DurationInput | undefined
-}
+export interface LayerOptions extends internal.LayerOptions {}
 
 /**
  * A `Layer` providing an `HttpClient` over `@effect/platform-node`'s Node client (a keep-alive
@@ -56,19 +51,6 @@ export interface LayerOptions extends Omit<HttpBackoff.Options, "wait" | "maxTri
  * @since 0.1.0
  * @category layers
  */
-export const layer = <const O extends LayerOptions>(
+export const layer: <const O extends LayerOptions>(
   options: O
-): Layer.Layer<HttpClient.HttpClient, never, HttpBackoff.OptionsContext<O>> => {
-  // validated now, once: a bad option throws here, not when the layer is built
-  const retry = HttpBackoff.retryTransient(options as HttpBackoff.Options)
-  return Layer.effect(
-    HttpClient.HttpClient,
-    Effect.gen(function*() {
-      const client = yield* HttpClient.HttpClient
-      const context = yield* Effect.context<HttpBackoff.OptionsContext<O>>()
-      return retry(client).pipe(
-        HttpClient.transformResponse(Effect.mapInputContext((input: Context.Context<never>) => Context.merge(context, input)))
-      ) as HttpClient.HttpClient
-    })
-  ).pipe(Layer.provide(NodeHttpClient.layer))
-}
+) => Layer.Layer<HttpClient.HttpClient, never, HttpBackoff.OptionsContext<O>> = internal.layer

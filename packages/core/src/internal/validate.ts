@@ -1,5 +1,5 @@
 import { Duration } from "effect"
-import { InvalidOptionError } from "../InvalidOptionError.js"
+import { InvalidOptionError } from "./invalidOptionError.js"
 
 /** @internal The longest sleep Effect's clock can arm (Node's timer limit); longer would never fire. */
 export const MAX_WAIT_MILLIS = 2 ** 31 - 1

@@ -4,7 +4,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import { Clock, Duration, Effect, Option } from "effect"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
-import * as NodeHttpBackoff from "../NodeHttpBackoff.js"
+import * as NodeHttpBackoff from "./nodeHttpBackoff.js"
 
 type Answer =
   | { readonly status: number; readonly text: string; readonly headers?: Record<string, string> }
