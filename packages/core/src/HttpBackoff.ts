@@ -29,12 +29,22 @@ import * as internal from "./internal/http.js"
 export type RetriedError = HttpClientError.HttpClientError | Cause.TimeoutException
 
 /**
- * What the loop sees after an attempt: the response, or the error.
+ * What the loop retries after an attempt: the response, or the error. The input of a
+ * `wait` strategy and of `giveup`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Retryable = HttpClientResponse.HttpClientResponse | RetriedError
+
+/**
+ * The former name of `Retryable` (it read like `Timeline.Outcome`, a scripted call).
  *
  * @since 0.1.0
  * @category models
+ * @deprecated use `Retryable`
  */
-export type Outcome = HttpClientResponse.HttpClientResponse | RetriedError
+export type Outcome = Retryable
 
 /**
  * The request an event is about, as `details.request`.
@@ -109,10 +119,10 @@ export interface GiveupDetails extends HttpDetails {
  * @category models
  */
 export interface Options
-  extends Omit<Backoff.CommonOptions<Outcome, HttpClientResponse.HttpClientResponse, RetriedError>, "onSuccess" | "onBackoff" | "onGiveup">
+  extends Omit<Backoff.CommonOptions<Retryable, HttpClientResponse.HttpClientResponse, RetriedError>, "onSuccess" | "onBackoff" | "onGiveup">
 {
   /** `true` gives up at once on this response or error. */
-  readonly giveup?: ((outcome: Outcome) => boolean | Effect.Effect<boolean, never, any>) | undefined
+  readonly giveup?: ((outcome: Retryable) => boolean | Effect.Effect<boolean, never, any>) | undefined
   readonly onSuccess?: Backoff.Handlers<SuccessDetails, any> | undefined
   readonly onBackoff?: Backoff.Handlers<BackoffDetails, any> | undefined
   readonly onGiveup?: Backoff.Handlers<GiveupDetails, any> | undefined

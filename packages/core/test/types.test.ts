@@ -311,7 +311,7 @@ describe("HttpBackoff", () => {
         expectTypeOf(d.exception).toEqualTypeOf<HttpBackoff.RetriedError | undefined>()
       },
       giveup: (outcome) => {
-        expectTypeOf(outcome).toEqualTypeOf<HttpBackoff.Outcome>()
+        expectTypeOf(outcome).toEqualTypeOf<HttpBackoff.Retryable>()
         return false
       }
     })

@@ -6,11 +6,11 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Duration, Effect, Either, Random } from "effect"
 import { describe, expect, it } from "vitest"
 import { stripAnsi } from "../src/internal/cli.js"
-import type { Policy } from "../src/internal/flags.js"
+import type { ResolvedPolicy } from "../src/internal/flags.js"
 import { parseDuration, parseExitCodes, parseStatuses, policy } from "../src/internal/flags.js"
 
 /** Reads the policy flags as the `run` subcommand does: @effect/cli's parser, then the checks. */
-const read = (args: ReadonlyArray<string>): Either.Either<Policy, string> =>
+const read = (args: ReadonlyArray<string>): Either.Either<ResolvedPolicy, string> =>
   Options.processCommandLine(policy("run"), args, CliConfig.defaultConfig).pipe(
     Effect.map(([, , p]) => p),
     Effect.mapError((e) => stripAnsi(HelpDoc.toAnsiText(e.error)).trim()),
@@ -19,7 +19,7 @@ const read = (args: ReadonlyArray<string>): Either.Either<Policy, string> =>
     Effect.runSync
   )
 
-const parse = (args: ReadonlyArray<string>): Policy => Either.getOrThrowWith(read(args), (e) => new Error(e))
+const parse = (args: ReadonlyArray<string>): ResolvedPolicy => Either.getOrThrowWith(read(args), (e) => new Error(e))
 
 const refusal = (args: ReadonlyArray<string>): string =>
   Either.match(read(args), { onLeft: (e) => e, onRight: () => "accepted" })

@@ -128,8 +128,8 @@ export interface PolicyFlags {
   readonly maxTime: Option.Option<Duration.Duration>
 }
 
-/** @internal The policy the flags describe, as `Backoff` options. */
-export interface Policy {
+/** @internal The policy the flags describe, resolved to `Backoff` options (the raw text is `PolicyFlags`). */
+export interface ResolvedPolicy {
   readonly wait: Wait.Wait
   readonly jitter: Jitter.Jitter | null
   readonly maxTries: number
@@ -162,7 +162,7 @@ const waitList = (names: ReadonlyArray<string>) =>
  * below the base wait) and builds the policy. `--jitter` defaults to `none` for
  * `decorrelated`, which is random already, and to `full` for the others.
  */
-export const toPolicy = (flags: PolicyFlags): Either.Either<Policy, UsageError> => {
+export const toPolicy = (flags: PolicyFlags): Either.Either<ResolvedPolicy, UsageError> => {
   const { interval, wait: waitName } = flags
   for (const key of Object.keys(APPLIES) as Array<keyof typeof APPLIES>) {
     if (Option.isSome(flags[key] as Option.Option<unknown>) && !APPLIES[key].includes(waitName)) {
@@ -280,7 +280,7 @@ export const integer = (sub: string, name: string, min: number, max: number, fal
  * `Policy`. `plot` draws a fixed number of waits, so its `--max-tries` defaults to
  * unlimited.
  */
-export const policy = (sub: string, defaultMaxTries: string = DEFAULTS.maxTries): Options.Options<Policy> =>
+export const policy = (sub: string, defaultMaxTries: string = DEFAULTS.maxTries): Options.Options<ResolvedPolicy> =>
   Options.all({
     wait: Options.choice("wait", WAITS).pipe(
       Options.withDescription(`Wait strategy (default ${DEFAULTS.wait}): the Wait constructor of that name.`),

@@ -6,7 +6,7 @@ import { Context, Effect, Layer } from "effect"
 
 /** @internal The options of `NodeHttpBackoff.layer` (documented in the public module). */
 export interface LayerOptions extends Omit<HttpBackoff.Options, "wait" | "maxTries" | "maxTime"> {
-  readonly wait?: Schedule.Schedule<unknown, HttpBackoff.Outcome, any> | undefined
+  readonly wait?: Schedule.Schedule<unknown, HttpBackoff.Retryable, any> | undefined
   readonly maxTries?: number | undefined
   readonly maxTime?: Duration.DurationInput | undefined
 }

@@ -1,6 +1,6 @@
 import { Timeline } from "@effect-backoff/core"
 import { Duration, Effect } from "effect"
-import type { Policy } from "./flags.js"
+import type { ResolvedPolicy } from "./flags.js"
 
 /** @internal The waits after one try: the un-jittered wait and the spread of the samples (seconds). */
 export interface Row {
@@ -26,7 +26,7 @@ export interface Chart {
 }
 
 /** The waits of one run of the policy against a call that always fails, on virtual time. */
-const waitsOf = (policy: Policy, maxTries: number, jittered: boolean, seed: string) =>
+const waitsOf = (policy: ResolvedPolicy, maxTries: number, jittered: boolean, seed: string) =>
   Effect.map(
     Timeline.run(
       {
@@ -54,7 +54,7 @@ const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
  * @internal Runs the policy through the retry engine (`Timeline`, virtual time) once
  * without jitter and `samples` times with seeded jitter, and collects the waits per try.
  */
-export const chart = (policy: Policy, tries: number, samples: number, seed: number): Effect.Effect<Chart> =>
+export const chart = (policy: ResolvedPolicy, tries: number, samples: number, seed: number): Effect.Effect<Chart> =>
   Effect.gen(function*() {
     // `tries` waits need tries + 1 calls
     const maxTries = Math.min(policy.maxTries, tries + 1)

@@ -3,7 +3,7 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { Duration } from "effect"
 import { Console, Effect } from "effect"
-import type { Policy } from "./flags.js"
+import type { ResolvedPolicy } from "./flags.js"
 import { formatSeconds } from "./flags.js"
 import { say } from "./run.js"
 
@@ -23,7 +23,7 @@ const tries = (n: number) => `${n} ${n === 1 ? "try" : "tries"}`
  * newline; nothing for an empty body); succeeds with the exit code (0 when the status matched, 1 on giving up).
  */
 export const poll = (
-  policy: Policy,
+  policy: ResolvedPolicy,
   url: string,
   done: (status: number) => boolean,
   limits: { readonly timeout: Duration.Duration; readonly maxRetryAfter: Duration.Duration }

@@ -2,7 +2,7 @@ import { Backoff } from "@effect-backoff/core"
 import * as PlatformCommand from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import { Console, Data, Duration, Effect, Fiber, Option } from "effect"
-import type { Policy } from "./flags.js"
+import type { ResolvedPolicy } from "./flags.js"
 import { formatSeconds } from "./flags.js"
 import { signalNumber, Signals } from "./signals.js"
 
@@ -85,7 +85,7 @@ export const runOnce = (
  * SIGTERM arrives (the command is stopped first).
  */
 export const run = (
-  policy: Policy,
+  policy: ResolvedPolicy,
   command: ReadonlyArray<string>,
   retryOn: Option.Option<ReadonlySet<number>>,
   options: StopOptions
