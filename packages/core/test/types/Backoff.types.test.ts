@@ -7,7 +7,7 @@ import type { InvalidOptionError } from "@effect-backoff/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Config, Context, Duration, Effect, pipe, Schedule } from "effect"
 import type { ConfigError, Option } from "effect"
-import { HttpError, OtherError } from "./helpers.js"
+import { HttpError, OtherError } from "../helpers.js"
 
 class Db extends Context.Tag("Db")<Db, { readonly query: (q: string) => Effect.Effect<ReadonlyArray<string>> }>() {}
 class Metrics extends Context.Tag("Metrics")<Metrics, { readonly inc: (name: string) => void }>() {}

@@ -2,7 +2,7 @@
  * Type-level tests of the public API's inference: Wait, Jitter, Timeline, the
  * observability helpers and HttpBackoff. `expectTypeOf` does nothing at run time; the
  * root typecheck (`pnpm typecheck`, which includes packages/*\/test) checks these.
- * (Inference of `onException` / `onPredicate` themselves lives in Backoff.types.test.ts.)
+ * (Inference of `onException`, `onPredicate`, `retry`, `repeat` and the policy combinators lives in Backoff.types.test.ts; every type test of the package is in this folder.)
  */
 import { Backoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
