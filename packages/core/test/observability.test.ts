@@ -111,7 +111,7 @@ const makeRecorder = () => {
           events.push({ name: eventName, time, attributes: eventAttributes ?? {} })
         },
         addLinks(more) {
-          spanLinks.push(...more)
+          for (const link of more) spanLinks.push(link)
         }
       }
       spans.push(span)

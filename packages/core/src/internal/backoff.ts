@@ -87,7 +87,7 @@ export const tapGiveup = tap("onGiveup", "tapGiveup")
 // ---------------------------------------------------------------------------
 
 const isClass = (f: Function): boolean =>
-  f.prototype !== undefined && (f.prototype === Error.prototype || Error.prototype.isPrototypeOf(f.prototype))
+  f.prototype !== undefined && (f.prototype === Error.prototype || Object.prototype.isPrototypeOf.call(Error.prototype, f.prototype))
 
 /**
  * @internal The `exception` filter: an error class (instanceof, subclasses included), a

@@ -208,8 +208,11 @@ export const unknownFlag = (args: ReadonlyArray<string>): string | undefined => 
 
 // --- output -------------------------------------------------------------------------
 
+// ESC [ ... letter: the SGR and cursor sequences @effect/printer-ansi writes
+const ANSI_SEQUENCE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*[A-Za-z]`, "g")
+
 /** @internal Removes ANSI escape sequences (@effect/cli's help is styled). */
-export const stripAnsi = (text: string): string => text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
+export const stripAnsi = (text: string): string => text.replace(ANSI_SEQUENCE, "")
 
 /** @internal Whether each stream gets colour: only a terminal, and not with NO_COLOR set. */
 export interface Colour {
