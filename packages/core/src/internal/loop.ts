@@ -141,7 +141,8 @@ export class Run {
     }
     const clock = this.clock
     return Effect.suspend(() => {
-      const elapsed = monotonicMillis(clock) - this.start
+      // a run that is not timed has no start and no use for elapsed (no budget, no details)
+      const elapsed = this.options.timed ? monotonicMillis(clock) - this.start : 0
       const giveup = this.options.giveup
       if (giveup === undefined) return this.limits(input, elapsed)
       return callbacks.whenVerdict(
@@ -155,18 +156,28 @@ export class Run {
     const plan = this.plan
     const limit = plans.limitReached(plan, this.tries, elapsed, this.spent)
     if (limit !== undefined) return this.giveUp(input, elapsed, limit)
-    const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state)
-    return Effect.isEffect(next)
-      ? Effect.flatMap(next, (n) => this.jitter(input, elapsed, n))
-      : this.jitter(input, elapsed, next)
+    const strategy = plan.strategy
+    if (strategy !== undefined) {
+      // the fast path: the strategy's next step as plain numbers, nothing allocated
+      const step = strategy.next(this.state, input)
+      if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
+      this.state = step
+      return this.jitter(input, elapsed, step.wait)
+    }
+    const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state) as Effect.Effect<
+      readonly [unknown, number] | undefined
+    >
+    return Effect.flatMap(next, (n) => {
+      if (n === undefined) return this.giveUp(input, elapsed, "exhausted")
+      this.state = n[0]
+      return this.jitter(input, elapsed, n[1])
+    })
   }
 
-  private jitter(input: unknown, elapsed: number, next: readonly [unknown, number] | undefined) {
-    if (next === undefined) return this.giveUp(input, elapsed, "exhausted")
-    this.state = next[0]
+  private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
     const jitter = this.plan.jitter
-    if (jitter === undefined) return this.backoff(input, elapsed, next[1])
-    return Effect.flatMap(plans.jitterWait(jitter, next[1]), (wait) => this.backoff(input, elapsed, wait))
+    if (jitter === undefined) return this.backoff(input, elapsed, wait)
+    return Effect.flatMap(plans.jitterWait(jitter, wait), (jittered) => this.backoff(input, elapsed, jittered))
   }
 
   private backoff(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
