@@ -370,9 +370,11 @@ type ContextOfResult<Ret> = Ret extends Effect.Effect<any, any, infer R> ? R : n
 declare const ApplierTypeId: unique symbol
 
 /**
- * Marks what `onException(options)` and `onPredicate(options)` return. It is no Schedule
+ * Marks what `onException(options)`, `onPredicate(options)`, `retry(options)`,
+ * `repeat(options)` and `HttpBackoff.retryTransient(options)` return. It is no Schedule
  * and no options object, so `Effect.retry(task, Backoff.onException(...))` is a compile
- * error instead of a retry without delay or end.
+ * error instead of a retry without delay or end. (A type-level mark only: it has no
+ * value at run time.)
  *
  * @since 0.2.0
  * @category models
@@ -443,14 +445,33 @@ export interface PredicateRepeatAny<O> extends Applier {
 }
 
 /**
- * What `Backoff.retry(options)` and `Backoff.repeat(options)` return.
+ * What `Backoff.retry(options)` returns: applies the loop to an Effect, typed from the
+ * effect in the pipe form (see `ExceptionRetry`).
  *
  * @since 0.2.0
  * @category models
  */
-export type Retried<E, O> = unknown extends E
-  ? <A, E2, R>(self: Effect.Effect<A, E2, R>) => Effect.Effect<A, E2, R | OptionsContext<O>>
-  : <A, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | OptionsContext<O>>
+export type Retried<E, O> = unknown extends E ? RetriedAny<O> : RetriedTyped<E, O>
+
+/**
+ * `Backoff.retry(options)` typed from the effect it is applied to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetriedTyped<E, O> extends Applier {
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+}
+
+/**
+ * `Backoff.retry(options)` created apart from an effect.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RetriedAny<O> extends Applier {
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+}
 
 /**
  * What `Backoff.repeat(options)` returns.
@@ -458,9 +479,27 @@ export type Retried<E, O> = unknown extends E
  * @since 0.2.0
  * @category models
  */
-export type Repeated<A, O> = unknown extends A
-  ? <A2, E, R>(self: Effect.Effect<A2, E, R>) => Effect.Effect<A2, E, R | OptionsContext<O>>
-  : <E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | OptionsContext<O>>
+export type Repeated<A, O> = unknown extends A ? RepeatedAny<O> : RepeatedTyped<A, O>
+
+/**
+ * `Backoff.repeat(options)` typed from the effect it is applied to.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RepeatedTyped<A, O> extends Applier {
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+}
+
+/**
+ * `Backoff.repeat(options)` created apart from an effect.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RepeatedAny<O> extends Applier {
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+}
 
 /**
  * Retries an effect (or a function) while it fails with a matching error, with a wait

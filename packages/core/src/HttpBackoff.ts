@@ -154,9 +154,11 @@ export type OptionsContext<O> = 0 extends (1 & Backoff.OptionsContext<O>) ? neve
  * @since 0.1.0
  * @category models
  */
-export type Middleware<O> = <E, R>(
-  self: HttpClient.HttpClient.With<E, R>
-) => HttpClient.HttpClient.With<E | Backoff.OptionsError<O>, R | OptionsContext<O>>
+export interface Middleware<O> extends Backoff.Applier {
+  <E, R>(
+    self: HttpClient.HttpClient.With<E, R>
+  ): HttpClient.HttpClient.With<E | Backoff.OptionsError<O>, R | OptionsContext<O>>
+}
 
 /**
  * Retries a client's requests with a backoff policy: transport errors and responses 408,

@@ -302,6 +302,10 @@ describe("the pipe form is typed from the effect", () => {
       Effect.retry(effect, Backoff.onException({ maxTries: 3 }))
       // @ts-expect-error the same for onPredicate
       Effect.repeat(readQueue, Backoff.onPredicate({ maxTries: 3 }))
+      // @ts-expect-error and for Backoff.retry / repeat
+      Effect.retry(effect, Backoff.retry({ times: 3 }))
+      // @ts-expect-error and for Backoff.retry / repeat
+      Effect.repeat(readQueue, Backoff.repeat({ times: 3 }))
     })
     // the policy itself is a Schedule, and works there
     const retried = Effect.retry(effect, Backoff.schedule({ maxTries: 3 }))

@@ -275,6 +275,13 @@ describe("options typed with the wide option types", () => {
 })
 
 describe("HttpBackoff", () => {
+  it("what retryTransient(options) returns is no argument to Effect.retry", () => {
+    compileOnly(() => {
+      // @ts-expect-error client middleware is neither a Schedule nor Effect.retry's options
+      Effect.retry(Effect.fail(new HttpError({ status: 503 })), HttpBackoff.retryTransient({ maxTries: 3 }))
+    })
+  })
+
   it("retryTransient is client-to-client middleware, in both forms", () => {
     const middleware = HttpBackoff.retryTransient({ maxTries: 3 })
     const apply = (client: HttpClient.HttpClient) => client.pipe(middleware)
