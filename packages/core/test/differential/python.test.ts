@@ -871,8 +871,10 @@ const title = available
 if (!available && !CI) console.warn(`[differential] python-backoff tests skipped: ${found.reason}`)
 
 describe.skipIf(!available && !CI)(title, () => {
-  it.runIf(!available && CI)("python3 with the backoff module is installed (required under CI)", () => {
-    throw new Error(`CI=true, and ${found.reason}`)
+  // runs wherever the suite runs: under CI (where a missing Python fails) and wherever
+  // Python is there, so a CI run reports no skipped test
+  it("python3 with the backoff module is installed (required under CI)", () => {
+    expect(available, `CI=true, and ${found.reason}`).toBe(true)
   })
 
   if (!available) return
