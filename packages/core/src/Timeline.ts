@@ -7,6 +7,7 @@
 import type { Duration, Effect, Exit } from "effect"
 import type {
   ExceptionOptions,
+  GiveupReason,
   OptionsContext,
   OptionsError,
   PredicateOptions
@@ -32,7 +33,8 @@ export interface Outcome<A, E> {
 
 /**
  * One thing that happened. A `Call` is stamped when the call starts; the others when the
- * call they follow ends. `wait` is present on `Backoff` events.
+ * call they follow ends. `wait` is present on `Backoff` events, `reason` (why the run
+ * gave up, since 0.2.0) on `Giveup` events.
  *
  * @since 0.1.0
  * @category models
@@ -42,6 +44,7 @@ export interface Event {
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration
+  readonly reason?: GiveupReason
 }
 
 /**

@@ -27,3 +27,8 @@ export * as Timeline from "./Timeline.js"
  * @since 0.1.0
  */
 export * as HttpBackoff from "./HttpBackoff.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as RetryBudget from "./RetryBudget.js"

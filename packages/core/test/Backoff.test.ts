@@ -791,7 +791,7 @@ describe("details", () => {
           "tries",
           "wait"
         ]],
-        giveup: [["args", "elapsed", "exception", "target", "tries"]]
+        giveup: [["args", "elapsed", "exception", "reason", "target", "tries"]]
       })
     }))
 
@@ -819,7 +819,7 @@ describe("details", () => {
       yield* runFor(Effect.sync(() => values[j++ % 2]).pipe(Backoff.onPredicate(options)))
       const success = ["args", "elapsed", "target", "tries", "value"]
       const backoff = ["args", "elapsed", "target", "tries", "value", "wait"]
-      const giveup = ["args", "elapsed", "target", "tries", "value"]
+      const giveup = ["args", "elapsed", "reason", "target", "tries", "value"]
       expect(seen).toEqual([
         { event: "backoff", keys: backoff, value: undefined },
         { event: "backoff", keys: backoff, value: 0 },

@@ -50,19 +50,30 @@ export const logBackoff = (
     "backoff.elapsed": seconds(elapsed)
   }))
 
-/** @internal `Giving up getUrl(...) after 8 tries (HttpError: 503)`, annotated. */
+/**
+ * @internal `Giving up getUrl(...) after 8 tries (HttpError: 503)`, annotated; a give-up
+ * for want of retry budget says so (`... after 2 tries: retry budget exhausted (...)`) and
+ * carries `backoff.reason: "budget"`.
+ */
 export const logGiveup = (
   level: LogLevel.LogLevel,
   target: string,
   tries: number,
   elapsed: number,
-  outcome: unknown
-): Effect.Effect<void> =>
-  Effect.logWithLevel(
-    level,
-    `Giving up ${target}(...) after ${tries} tries (${describeOutcome(outcome)})`
-  ).pipe(Effect.annotateLogs({
+  outcome: unknown,
+  reason?: string
+): Effect.Effect<void> => {
+  const budget = reason === "budget"
+  const annotations: Record<string, unknown> = {
     "backoff.target": target,
     "backoff.tries": tries,
     "backoff.elapsed": seconds(elapsed)
-  }))
+  }
+  if (budget) annotations["backoff.reason"] = "budget"
+  return Effect.logWithLevel(
+    level,
+    `Giving up ${target}(...) after ${tries} tries${budget ? ": retry budget exhausted" : ""} (${
+      describeOutcome(outcome)
+    })`
+  ).pipe(Effect.annotateLogs(annotations))
+}

@@ -3,6 +3,8 @@ import type { Schedule } from "effect"
 import * as events from "./events.js"
 import type { Policy, RunOptions } from "./options.js"
 import { readRuntime } from "./options.js"
+import type { RetryBudget } from "./retryBudget.js"
+import { tag as budgetTag } from "./retryBudget.js"
 import type { Step, Strategy } from "./strategy.js"
 import { MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -26,6 +28,9 @@ export interface Kind {
   readonly describe?: ((input: unknown) => unknown) | undefined
 }
 
+/** @internal Why a run gave up (`GiveupDetails["reason"]`). */
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+
 /**
  * @internal The state of one run of a retried effect. One is made per run (so stacked and
  * concurrent runs never share counters); the success path touches only `tries`.
@@ -41,6 +46,8 @@ export class Run {
   readonly strategy: Strategy<any> | undefined
   readonly maxTries: number
   readonly maxTime: number
+  /** The run's retry budget: one withdrawal per retry, after the limits and before onBackoff. */
+  budget: RetryBudget | undefined = undefined
 
   constructor(
     readonly policy: Policy,
@@ -109,30 +116,39 @@ export class Run {
         if (Effect.isEffect(verdict)) {
           return Effect.flatMap(
             Effect.orDie(verdict as Effect.Effect<boolean>),
-            (stop) => stop ? this.giveUp(input, elapsed) : this.limits(input, now, elapsed)
+            (stop) => stop ? this.giveUp(input, elapsed, "giveup") : this.limits(input, now, elapsed)
           )
         }
-        if (verdict) return this.giveUp(input, elapsed)
+        if (verdict) return this.giveUp(input, elapsed, "giveup")
       }
       return this.limits(input, now, elapsed)
     })
   }
 
   private limits(input: unknown, now: number, elapsed: number): Effect.Effect<any, any, any> {
-    if (this.tries >= this.maxTries || elapsed >= this.maxTime || this.budgetSpent) {
-      return this.giveUp(input, elapsed)
-    }
+    if (this.tries >= this.maxTries) return this.giveUp(input, elapsed, "maxTries")
+    if (elapsed >= this.maxTime || this.budgetSpent) return this.giveUp(input, elapsed, "maxTime")
     if (this.strategy !== undefined) {
       const step: Step | undefined = this.strategy.next(this.state, input)
-      if (step === undefined) return this.giveUp(input, elapsed)
+      if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.jitter(input, elapsed, step.wait)
+      return this.withdraw(input, elapsed, step.wait)
     }
     return Effect.flatMap(this.wait.step(now, input, this.state), ([state, _out, decision]) => {
-      if (ScheduleDecision.isDone(decision)) return this.giveUp(input, elapsed)
+      if (ScheduleDecision.isDone(decision)) return this.giveUp(input, elapsed, "exhausted")
       this.state = state
-      return this.jitter(input, elapsed, Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
+      return this.withdraw(input, elapsed, Math.max(0, ScheduleIntervals.start(decision.intervals) - now))
     })
+  }
+
+  /** Retry budget: after "the strategy ends", before onBackoff; no token left gives up at once. */
+  private withdraw(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
+    const budget = this.budget
+    if (budget === undefined) return this.jitter(input, elapsed, wait)
+    return Effect.flatMap(
+      budget.tryWithdraw,
+      (ok) => ok ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+    )
   }
 
   private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
@@ -189,24 +205,28 @@ export class Run {
     })
   }
 
-  private giveUp(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
+  private giveUp(input: unknown, elapsed: number, reason: GiveupReason): Effect.Effect<any, any, any> {
     const policy = this.policy
     const finish = this.kind.finish(input)
     if (!policy.logger && policy.onGiveup === undefined) return finish
     const log = policy.logger
-      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input))
+      ? events.logGiveup(policy.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input), reason)
       : undefined
-    const handlers = policy.onGiveup === undefined
-      ? undefined
-      : events.callHandlers(policy.onGiveup, this.details(elapsed, input, true))
+    let handlers: Effect.Effect<void, never, unknown> | undefined
+    if (policy.onGiveup !== undefined) {
+      const details = this.details(elapsed, input, true)
+      details.reason = reason
+      handlers = events.callHandlers(policy.onGiveup, details)
+    }
     const notify = log === undefined ? handlers! : handlers === undefined ? log : Effect.zipRight(log, handlers)
     return Effect.zipRight(notify, finish)
   }
 }
 
 /**
- * @internal Runs `build(run)` (the classified attempt) with a fresh Run: runtime options
- * are read first, then the clock's start is taken just before the first call.
+ * @internal Runs `build(run)` (the classified attempt) with a fresh Run: the retry budget
+ * (if any) gets the run's one deposit first, runtime options are read next, then the
+ * clock's start is taken just before the first call.
  */
 export const execute = (
   policy: Policy,
@@ -215,9 +235,29 @@ export const execute = (
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
+  const budget = policy.budget
+  if (budget === undefined) return executeWith(policy, kind, target, args, build, undefined)
+  if (budget === true) {
+    return Effect.flatMap(
+      budgetTag,
+      (service) => Effect.zipRight(service.deposit, executeWith(policy, kind, target, args, build, service))
+    )
+  }
+  return Effect.zipRight(budget.deposit, executeWith(policy, kind, target, args, build, budget))
+}
+
+const executeWith = (
+  policy: Policy,
+  kind: Kind,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>,
+  budget: RetryBudget | undefined
+): Effect.Effect<any, any, any> => {
   const start = (options: RunOptions | Policy) =>
     Effect.clockWith((clock) => {
       const run = new Run(policy, kind, target, args, clock, options)
+      run.budget = budget
       run.attempt = build(run)
       return run.attempt
     })
@@ -226,6 +266,7 @@ export const execute = (
   // nothing needs the start time: the clock is looked up on the first retry, if any
   return Effect.suspend(() => {
     const run = new Run(policy, kind, target, args, undefined, policy)
+    run.budget = budget
     run.attempt = build(run)
     return run.attempt
   })

@@ -1,6 +1,8 @@
 import { Effect, LogLevel, Schedule } from "effect"
 import type { Jitter } from "../Jitter.js"
 import * as jitter from "./jitter.js"
+import type { RetryBudget } from "./retryBudget.js"
+import { budgetOption } from "./retryBudget.js"
 import * as strategy from "./strategy.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 
@@ -34,6 +36,8 @@ export interface Policy {
   readonly runtime: boolean
   /** The run needs the start time: a time budget, handlers or log lines. */
   readonly timed: boolean
+  /** Retry budget: a value, `true` for the one in context, or undefined for none. */
+  readonly budget: RetryBudget | true | undefined
 }
 
 /** @internal The option names every policy takes. */
@@ -49,7 +53,8 @@ export const COMMON_KEYS: ReadonlyArray<string> = [
   "backoffLogLevel",
   "giveupLogLevel",
   "target",
-  "span"
+  "span",
+  "budget"
 ]
 
 const handlers = (option: string, input: unknown): ReadonlyArray<AnyHandler> | undefined => {
@@ -142,6 +147,7 @@ export const resolve = (options: unknown, keys: ReadonlyArray<string>): Policy =
     target: o.target as string | undefined,
     span: o.span === true || typeof o.span === "string" ? o.span : undefined,
     runtime,
+    budget: budgetOption(o.budget),
     timed: logger || maxTime !== Infinity || runtime || onSuccess !== undefined || onBackoff !== undefined ||
       onGiveup !== undefined
   }

@@ -55,6 +55,7 @@ type Event = {
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration
+  readonly reason?: string
 }
 
 const prepend = (recorder: (details: any) => void, handlers: unknown): ReadonlyArray<unknown> =>
@@ -92,7 +93,7 @@ const timeline = (
         events.push({ _tag: "Success", at: at(), tries: d.tries })
       }, o.onSuccess),
       onGiveup: prepend((d) => {
-        events.push({ _tag: "Giveup", at: at(), tries: d.tries })
+        events.push({ _tag: "Giveup", at: at(), tries: d.tries, reason: d.reason })
       }, o.onGiveup)
     }
     const call = Effect.suspend(() => {
