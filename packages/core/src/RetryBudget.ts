@@ -143,7 +143,7 @@ export const layer: (options?: Options) => Layer.Layer<RetryBudget> = internal.l
  *
  * const task = Effect.fail("unavailable")
  * const policy = Wait.expo({ factor: "10 millis" }).pipe(RetryBudget.limit())
- * const program = Effect.retry(task, policy).pipe(RetryBudget.track, Effect.provide(RetryBudget.layer()))
+ * const program = Effect.retry(task, policy).pipe(RetryBudget.track(), Effect.provide(RetryBudget.layer()))
  * ```
  *
  * @since 0.2.0
@@ -152,8 +152,8 @@ export const layer: (options?: Options) => Layer.Layer<RetryBudget> = internal.l
 export const limit: {
   (): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R | RetryBudget>
   (budget: RetryBudget): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R>
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>): Schedule.Schedule<Out, In, R | RetryBudget>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget: RetryBudget): Schedule.Schedule<Out, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>): Schedule.Schedule<Out, In, R | RetryBudget>
 } = internal.limit
 
 /**
@@ -177,9 +177,10 @@ export const limit: {
  * @category combinators
  */
 export const track: {
-  (budget?: RetryBudget): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | RetryBudget>
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | RetryBudget>
+  (): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R | RetryBudget>
+  (budget: RetryBudget): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, budget: RetryBudget): Effect.Effect<A, E, R>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | RetryBudget>
 } = internal.track
 
 /**

@@ -1,5 +1,5 @@
 import { Backoff, InvalidOptionError, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck as fc, Fiber, Metric, Schedule, TestClock } from "effect"
 import type { LogLine } from "./helpers.js"
 import { captureLogs, runFor, runTest } from "./helpers.js"
@@ -383,7 +383,7 @@ describe("RetryBudget.limit and track (plain Effect.retry)", () => {
       let calls = 0
       const task = Effect.suspend(() => Effect.fail(++calls))
       const program = Effect.gen(function*() {
-        const exit = yield* runFor(Effect.retry(task, Schedule.recurs(2).pipe(RetryBudget.limit())).pipe(RetryBudget.track), "1 second")
+        const exit = yield* runFor(Effect.retry(task, Schedule.recurs(2).pipe(RetryBudget.limit())).pipe(RetryBudget.track()), "1 second")
         const budget = yield* RetryBudget.RetryBudget
         return { exit, left: yield* drain(budget) }
       })
@@ -393,4 +393,36 @@ describe("RetryBudget.limit and track (plain Effect.retry)", () => {
       expect(exit).toEqual(Exit.fail(3))
       expect(left).toBe(8) // 10 deposited, 2 retries
     }))
+})
+
+describe("RetryBudget types", () => {
+  const task: Effect.Effect<number, string> = Effect.succeed(1)
+  it("budget: true adds RetryBudget to R; a value or none adds nothing", () => {
+    expectTypeOf(task.pipe(Backoff.onException({ budget: true }))).toEqualTypeOf<
+      Effect.Effect<number, string, RetryBudget.RetryBudget>
+    >()
+    const flag: boolean = Math.random() > 2
+    expectTypeOf(task.pipe(Backoff.onException({ budget: flag }))).toEqualTypeOf<
+      Effect.Effect<number, string, RetryBudget.RetryBudget>
+    >()
+    expectTypeOf(Backoff.onPredicate(task, { budget: true })).toEqualTypeOf<
+      Effect.Effect<number, string, RetryBudget.RetryBudget>
+    >()
+    const budget = Effect.runSync(RetryBudget.make())
+    expectTypeOf(task.pipe(Backoff.onException({ budget }))).toEqualTypeOf<Effect.Effect<number, string, never>>()
+    expectTypeOf(task.pipe(Backoff.onException({ budget: false }))).toEqualTypeOf<Effect.Effect<number, string, never>>()
+  })
+
+  it("limit and track: R includes RetryBudget only without a budget value", () => {
+    const budget = Effect.runSync(RetryBudget.make())
+    expectTypeOf(Schedule.spaced("1 second").pipe(RetryBudget.limit())).toEqualTypeOf<
+      Schedule.Schedule<number, unknown, RetryBudget.RetryBudget>
+    >()
+    expectTypeOf(RetryBudget.limit(Schedule.spaced("1 second"), budget)).toEqualTypeOf<Schedule.Schedule<number, unknown, never>>()
+    expectTypeOf(task.pipe(RetryBudget.track())).toEqualTypeOf<Effect.Effect<number, string, RetryBudget.RetryBudget>>()
+    expectTypeOf(task.pipe(RetryBudget.track(budget))).toEqualTypeOf<Effect.Effect<number, string, never>>()
+    expectTypeOf<Backoff.GiveupDetails["reason"]>().toEqualTypeOf<
+      "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+    >()
+  })
 })
