@@ -7,8 +7,14 @@ import type { ChildProcess } from "node:child_process"
 import { existsSync } from "node:fs"
 import * as net from "node:net"
 
-/** The redis-server binary, or undefined when there is none. */
+/**
+ * The redis-server binary, or undefined when there is none. `REDIS_SERVER=<path>` picks
+ * another binary; `REDIS_SERVER=none` acts as if there were none (to check the skip).
+ */
 export const redisBinary: string | undefined = (() => {
+  const chosen = process.env.REDIS_SERVER
+  if (chosen === "none") return undefined
+  if (chosen !== undefined && chosen !== "") return existsSync(chosen) ? chosen : undefined
   if (existsSync("/usr/bin/redis-server")) return "/usr/bin/redis-server"
   const which = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" })
   const path = which.status === 0 ? which.stdout.trim() : ""
