@@ -1,7 +1,7 @@
 // One process of the fleet figure (bench/fleet.mjs): sends GETs at a steady rate through
 // HttpBackoff.retryTransient({ maxTries: 5, budget }) and prints, per 100 ms bin, how many
 // calls it made. Started as:
-//   node --import tsx bench/fleet-worker.ts MODE URL REDIS_URL KEY RATE DURATION OFFSET
+//   node --import tsx bench/fleet-worker.ts MODE URL REDIS_URL KEY RATE DURATION OFFSET MIN_RETRIES_PER_SECOND
 // MODE: none | local | redis. Prints "ready" once its client is built, then reads the
 // run's start (wall-clock millis, shared by every process) from stdin. A benchmark script
 // may read the real clock; the library never does.
@@ -10,7 +10,8 @@ import { NodeHttpBackoff, RedisRetryBudget } from "@effect-backoff/platform-node
 import { HttpClient } from "@effect/platform"
 import { Effect, Fiber, Layer } from "effect"
 
-const [mode, url, redisUrl, key, rateText, durationText, offsetText] = process.argv.slice(2)
+const [mode, url, redisUrl, key, rateText, durationText, offsetText, reserveText] = process.argv.slice(2)
+const budgetOptions = { percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: Number(reserveText) } as const
 const rate = Number(rateText)
 const BIN = 100
 
@@ -20,8 +21,8 @@ const client = mode === "none"
   : NodeHttpBackoff.layer({ ...policy, budget: true }).pipe(
     Layer.provide(
       mode === "local"
-        ? RetryBudget.layer()
-        : RedisRetryBudget.layer({ redis: redisUrl!, key: key!, timeout: "50 millis" })
+        ? RetryBudget.layer(budgetOptions)
+        : RedisRetryBudget.layer({ redis: redisUrl!, key: key!, timeout: "50 millis", ...budgetOptions })
     )
   )
 
