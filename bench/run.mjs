@@ -177,11 +177,13 @@ const startRedis = async () => {
         socket.destroy()
         resolve(ok)
       }
+      socket.setTimeout(200, () => done(false))
       socket.on("error", () => done(false))
       socket.on("connect", () => socket.write("PING\r\n"))
       socket.on("data", (d) => done(d.toString().startsWith("+PONG")))
     })
   for (let i = 0; i < 200 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 10))
+  child.unref() // run.mjs exits when its work is done; the "exit" handler stops the server
   return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") }
 }
 const redisServer = GROUPS.some((g) => g.impls.includes("ours+redis")) ? await startRedis() : undefined

@@ -4,7 +4,7 @@
  *
  * @since 0.2.0
  */
-import type { Context, Duration, Effect, Layer, Schedule } from "effect"
+import type { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import * as internal from "./internal/retryBudget.js"
 
 /**
@@ -18,6 +18,34 @@ export const TypeId: unique symbol = internal.TypeId
  * @category symbols
  */
 export type TypeId = typeof TypeId
+
+/**
+ * The key of an optional synchronous deposit a budget may carry:
+ * `budget[UnsafeDeposit](clock)` must do exactly what `deposit` does, on that Clock. The
+ * retry loop calls it in its own step, so a budget costs the success path no extra Effect
+ * step. `make` and the Redis budget have one; a budget without it works the same, through
+ * `deposit`.
+ *
+ * @since 0.2.0
+ * @category symbols
+ */
+export const UnsafeDeposit: unique symbol = internal.UnsafeDeposit
+
+/**
+ * @since 0.2.0
+ * @category symbols
+ */
+export type UnsafeDeposit = typeof UnsafeDeposit
+
+/**
+ * A budget with a synchronous deposit (see `UnsafeDeposit`).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface UnsafeDepositing {
+  readonly [UnsafeDeposit]: (clock: Clock.Clock) => void
+}
 
 /**
  * A retry budget. Every run (one logical call) deposits `percentCanRetry` of a token;

@@ -4,7 +4,7 @@ import * as events from "./events.js"
 import type { Policy, RunOptions } from "./options.js"
 import { readRuntime } from "./options.js"
 import type { RetryBudget } from "./retryBudget.js"
-import { tag as budgetTag } from "./retryBudget.js"
+import { tag as budgetTag, unsafeDepositOf } from "./retryBudget.js"
 import type { Step, Strategy } from "./strategy.js"
 import { MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -236,14 +236,26 @@ export const execute = (
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
   const budget = policy.budget
-  if (budget === undefined) return executeWith(policy, kind, target, args, build, undefined)
+  if (budget === undefined) return executeWith(policy, kind, target, args, build, undefined, undefined)
   if (budget === true) {
-    return Effect.flatMap(
-      budgetTag,
-      (service) => Effect.zipRight(service.deposit, executeWith(policy, kind, target, args, build, service))
-    )
+    return Effect.flatMap(budgetTag, (service) => withBudget(policy, kind, target, args, build, service))
   }
-  return Effect.zipRight(budget.deposit, executeWith(policy, kind, target, args, build, budget))
+  return withBudget(policy, kind, target, args, build, budget)
+}
+
+/** The run's one deposit: in the loop's own step when the budget can take it synchronously. */
+const withBudget = (
+  policy: Policy,
+  kind: Kind,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>,
+  budget: RetryBudget
+): Effect.Effect<any, any, any> => {
+  const unsafeDeposit = unsafeDepositOf(budget)
+  return unsafeDeposit === undefined
+    ? Effect.zipRight(budget.deposit, executeWith(policy, kind, target, args, build, budget, undefined))
+    : executeWith(policy, kind, target, args, build, budget, unsafeDeposit)
 }
 
 const executeWith = (
@@ -252,10 +264,12 @@ const executeWith = (
   target: string,
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>,
-  budget: RetryBudget | undefined
+  budget: RetryBudget | undefined,
+  unsafeDeposit: ((clock: Clock.Clock) => void) | undefined
 ): Effect.Effect<any, any, any> => {
   const start = (options: RunOptions | Policy) =>
     Effect.clockWith((clock) => {
+      if (unsafeDeposit !== undefined) unsafeDeposit(clock)
       const run = new Run(policy, kind, target, args, clock, options)
       run.budget = budget
       run.attempt = build(run)
@@ -263,6 +277,16 @@ const executeWith = (
     })
   if (policy.runtime) return Effect.flatMap(readRuntime(policy), start)
   if (policy.timed) return start(policy)
+  if (unsafeDeposit !== undefined) {
+    // the deposit needs the time anyway: the clock is read in the step that makes the Run
+    return Effect.clockWith((clock) => {
+      unsafeDeposit(clock)
+      const run = new Run(policy, kind, target, args, undefined, policy)
+      run.budget = budget
+      run.attempt = build(run)
+      return run.attempt
+    })
+  }
   // nothing needs the start time: the clock is looked up on the first retry, if any
   return Effect.suspend(() => {
     const run = new Run(policy, kind, target, args, undefined, policy)

@@ -15,6 +15,16 @@ export const tag: Context.Tag<RetryBudget, RetryBudget> = Context.GenericTag<Ret
   "@effect-backoff/core/RetryBudget"
 )
 
+/**
+ * @internal The key of a budget's synchronous deposit, `(clock) => void`: the same as
+ * `deposit`, done in the loop's own step (the success path gains no Effect step).
+ */
+export const UnsafeDeposit: api.UnsafeDeposit = Symbol.for("@effect-backoff/core/RetryBudget/unsafeDeposit") as api.UnsafeDeposit
+
+/** @internal The synchronous deposit of a budget, when it has one. */
+export const unsafeDepositOf = (budget: RetryBudget): ((clock: Clock.Clock) => void) | undefined =>
+  (budget as unknown as { readonly [UnsafeDeposit]?: (clock: Clock.Clock) => void })[UnsafeDeposit]
+
 /** @internal */
 export const isRetryBudget = (u: unknown): u is RetryBudget => typeof u === "object" && u !== null && TypeId in u
 
@@ -144,14 +154,18 @@ const yes = Effect.succeed(true)
 const no = Effect.succeed(false)
 
 /** @internal A budget over a ledger, stepping on Effect's Clock (so TestClock drives it). */
-export const fromLedger = (ledger: Ledger): RetryBudget => ({
-  [TypeId]: TypeId,
-  deposit: Effect.clockWith((clock) => {
-    ledger.deposit(monotonicMillis(clock))
-    return Effect.void
-  }),
-  tryWithdraw: Effect.clockWith((clock) => ledger.tryWithdraw(monotonicMillis(clock)) ? yes : no)
-})
+export const fromLedger = (ledger: Ledger): RetryBudget => {
+  const unsafeDeposit = (clock: Clock.Clock) => ledger.deposit(monotonicMillis(clock))
+  return {
+    [TypeId]: TypeId,
+    [UnsafeDeposit]: unsafeDeposit,
+    deposit: Effect.clockWith((clock) => {
+      unsafeDeposit(clock)
+      return Effect.void
+    }),
+    tryWithdraw: Effect.clockWith((clock) => ledger.tryWithdraw(monotonicMillis(clock)) ? yes : no)
+  } as RetryBudget
+}
 
 /** @internal */
 export const make = (options?: unknown): Effect.Effect<RetryBudget> => {

@@ -1,6 +1,6 @@
 import { InvalidOptionError, RetryBudget } from "@effect-backoff/core"
-import { Duration, Effect, Layer, Metric, Schedule } from "effect"
-import type { Clock, Scope } from "effect"
+import { Clock, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import type { Scope } from "effect"
 import { Redis } from "ioredis"
 import type { RedisOptions } from "ioredis"
 import { createHash } from "node:crypto"
@@ -141,6 +141,9 @@ export const resolve = (options: unknown): Resolved => {
   }
 }
 
+/** Effect's default Clock service (not the fiber's): for timeouts of real I/O only. */
+const ioClock = Clock.make()
+
 const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
 
 const describe = (e: unknown): string => e instanceof Error ? e.message : String(e)
@@ -195,6 +198,9 @@ class Shared {
         duration: Duration.millis(this.resolved.timeoutMillis),
         onTimeout: () => new Error(`no answer within ${this.resolved.timeoutMillis} ms`)
       }),
+      // the timeout bounds real I/O: it runs on Effect's default Clock, so a virtual clock
+      // (a TestClock, Timeline's) neither fires it at once nor holds it forever
+      Effect.withClock(ioClock),
       Effect.map((reply) => Number(reply[0]) === 1),
       Effect.tapError(() =>
         Effect.sync(() => {
@@ -304,13 +310,20 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
       })
     )
 
-    const localDeposit = local.deposit
-    const budget: RetryBudget.RetryBudget = {
+    // every deposit also feeds the local budget, which decides while Redis is away
+    const localDeposit = (local as RetryBudget.RetryBudget & Partial<RetryBudget.UnsafeDepositing>)[RetryBudget.UnsafeDeposit]!
+    const unsafeDeposit = (clock: Clock.Clock) => {
+      const now = monotonicMillis(clock)
+      if (shared.pending === 0) shared.stamp = now
+      shared.pending++
+      localDeposit(clock)
+    }
+    const budget: RetryBudget.RetryBudget & RetryBudget.UnsafeDepositing = {
       [RetryBudget.TypeId]: RetryBudget.TypeId,
+      [RetryBudget.UnsafeDeposit]: unsafeDeposit,
       deposit: Effect.clockWith((clock) => {
-        if (shared.pending === 0) shared.stamp = monotonicMillis(clock)
-        shared.pending++
-        return localDeposit
+        unsafeDeposit(clock)
+        return Effect.void
       }),
       tryWithdraw: Effect.clockWith((clock) => {
         if (shared.away) return Effect.zipLeft(local.tryWithdraw, Metric.increment(fallbackWithdrawals))
