@@ -8,7 +8,7 @@
 import { RetryBudget, Wait } from "@effect-backoff/core"
 import { NodeHttpBackoff, RedisRetryBudget } from "@effect-backoff/platform-node"
 import { HttpClient } from "@effect/platform"
-import { Effect, Fiber, Layer } from "effect"
+import { Effect, Fiber, Layer, Metric } from "effect"
 
 const [mode, url, redisUrl, key, rateText, durationText, offsetText, reserveText] = process.argv.slice(2)
 const budgetOptions = { percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: Number(reserveText) } as const
@@ -22,7 +22,7 @@ const client = mode === "none"
     Layer.provide(
       mode === "local"
         ? RetryBudget.layer(budgetOptions)
-        : RedisRetryBudget.layer({ redis: redisUrl!, key: key!, timeout: "50 millis", ...budgetOptions })
+        : RedisRetryBudget.layer({ redis: redisUrl!, key: key!, ...budgetOptions })
     )
   )
 
@@ -51,7 +51,9 @@ const program = Effect.gen(function*() {
     next += interval
   }
   yield* Fiber.joinAll(fibers).pipe(Effect.timeout("10 seconds"), Effect.ignore)
-  process.stdout.write(`${JSON.stringify({ made })}\n`)
+  const fallbacks = (yield* Metric.value(RedisRetryBudget.metrics.fallbacks)).count
+  const localDecisions = (yield* Metric.value(RedisRetryBudget.metrics.fallbackWithdrawals)).count
+  process.stdout.write(`${JSON.stringify({ made, fallbacks, localDecisions })}\n`)
 })
 
 Effect.runPromise(program.pipe(Effect.provide(client))).then(() => process.exit(0), (e) => {

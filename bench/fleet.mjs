@@ -170,6 +170,9 @@ const run = async (mode, redisUrl) => {
   }
   return {
     mode,
+    // Redis run: times a process fell back to its local budget, and the withdrawals decided locally
+    storeFallbacks: results.reduce((a, r) => a + r.fallbacks, 0),
+    localDecisions: results.reduce((a, r) => a + r.localDecisions, 0),
     callsMadeDuringOutage: madeOutage,
     requestsSeenDuringOutage: seenOutage,
     amplification: seenOutage / madeOutage,
@@ -266,6 +269,8 @@ const main = async () => {
     )
   }
   console.log(`\nbounds: shared ${out.bounds.shared}; per process ${out.bounds.perProcess}`)
+  const redisRun = summary.find((r) => r.mode === "redis")
+  if (redisRun) console.log(`redis run: ${redisRun.storeFallbacks} fallbacks to a local budget, ${redisRun.localDecisions} withdrawals decided locally`)
   console.log(`load average ${LOAD_BEFORE[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)} on ${WORKERS} workers`)
   console.log("wrote bench/results/fleet.json and docs/images/retry-budget-fleet.svg")
 }

@@ -273,9 +273,10 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
       )
       : resolved.redis as Redis
     if (owned) {
-      // a server that is down at start is not an error: the budget starts locally
+      // a server that is down at start is not an error: after at most 2 s of waiting for
+      // the connection, the budget starts locally and moves to Redis when it answers
       yield* Effect.promise(() => client.connect().catch(() => undefined)).pipe(
-        Effect.timeout(Duration.millis(Math.max(resolved.timeoutMillis, 500))),
+        Effect.timeout(Duration.millis(Math.max(resolved.timeoutMillis, 2000))),
         Effect.ignore
       )
     }
