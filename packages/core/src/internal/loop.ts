@@ -4,7 +4,7 @@ import * as events from "./events.js"
 import type { Policy, RunOptions } from "./options.js"
 import { readRuntime } from "./options.js"
 import type { RetryBudget } from "./retryBudget.js"
-import { tag as budgetTag, unsafeDepositOf } from "./retryBudget.js"
+import { tag as budgetTag, unsafeDepositOf, unsafeTryWithdrawOf } from "./retryBudget.js"
 import type { Step, Strategy } from "./strategy.js"
 import { MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -145,6 +145,11 @@ export class Run {
   private withdraw(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
     const budget = this.budget
     if (budget === undefined) return this.jitter(input, elapsed, wait)
+    // an in-memory budget answers synchronously, on the run's clock: no extra Effect step
+    const unsafeTryWithdraw = unsafeTryWithdrawOf(budget)
+    if (unsafeTryWithdraw !== undefined) {
+      return unsafeTryWithdraw(this.clock!) ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+    }
     return Effect.flatMap(
       budget.tryWithdraw,
       (ok) => ok ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")

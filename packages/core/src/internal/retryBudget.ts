@@ -21,6 +21,13 @@ export const tag: Context.Tag<RetryBudget, RetryBudget> = Context.GenericTag<Ret
  */
 export const UnsafeDeposit: api.UnsafeDeposit = Symbol.for("@effect-backoff/core/RetryBudget/unsafeDeposit") as api.UnsafeDeposit
 
+/** @internal The key of a budget's synchronous withdrawal, `(clock) => boolean` (in-memory budgets). */
+export const UnsafeTryWithdraw: unique symbol = Symbol.for("@effect-backoff/core/RetryBudget/unsafeTryWithdraw")
+
+/** @internal The synchronous withdrawal of a budget, when it has one. */
+export const unsafeTryWithdrawOf = (budget: RetryBudget): ((clock: Clock.Clock) => boolean) | undefined =>
+  (budget as unknown as { readonly [UnsafeTryWithdraw]?: (clock: Clock.Clock) => boolean })[UnsafeTryWithdraw]
+
 /** @internal The synchronous deposit of a budget, when it has one. */
 export const unsafeDepositOf = (budget: RetryBudget): ((clock: Clock.Clock) => void) | undefined =>
   (budget as unknown as { readonly [UnsafeDeposit]?: (clock: Clock.Clock) => void })[UnsafeDeposit]
@@ -156,14 +163,16 @@ const no = Effect.succeed(false)
 /** @internal A budget over a ledger, stepping on Effect's Clock (so TestClock drives it). */
 export const fromLedger = (ledger: Ledger): RetryBudget => {
   const unsafeDeposit = (clock: Clock.Clock) => ledger.deposit(monotonicMillis(clock))
+  const unsafeTryWithdraw = (clock: Clock.Clock) => ledger.tryWithdraw(monotonicMillis(clock))
   return {
     [TypeId]: TypeId,
     [UnsafeDeposit]: unsafeDeposit,
+    [UnsafeTryWithdraw]: unsafeTryWithdraw,
     deposit: Effect.clockWith((clock) => {
       unsafeDeposit(clock)
       return Effect.void
     }),
-    tryWithdraw: Effect.clockWith((clock) => ledger.tryWithdraw(monotonicMillis(clock)) ? yes : no)
+    tryWithdraw: Effect.clockWith((clock) => unsafeTryWithdraw(clock) ? yes : no)
   } as RetryBudget
 }
 
