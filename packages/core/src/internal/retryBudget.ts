@@ -154,8 +154,12 @@ export class Ledger {
   }
 }
 
-/** @internal The Clock's monotonic reading in milliseconds (never the wall clock). */
-export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
+/**
+ * @internal The budget's time: the Clock's milliseconds, as the retry loop reads them (a
+ * BigInt of nanoseconds would cost the success path more than the rest of a deposit). The
+ * ledger never moves back in time, so a wall-clock step back only holds its buckets.
+ */
+export const monotonicMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
 
 const yes = Effect.succeed(true)
 const no = Effect.succeed(false)

@@ -144,7 +144,8 @@ export const resolve = (options: unknown): Resolved => {
 /** Effect's default Clock service (not the fiber's): for timeouts of real I/O only. */
 const ioClock = Clock.make()
 
-const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
+// the Clock's milliseconds (epoch-based on Effect's default Clock): one time for the fleet
+const monotonicMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
 
 const describe = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
