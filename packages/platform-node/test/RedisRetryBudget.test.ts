@@ -245,7 +245,6 @@ describe.skipIf(!available)(`RedisRetryBudget against a real redis-server${avail
       yield* Effect.scoped(Effect.gen(function*() {
         const budget = yield* RedisRetryBudget.make({ redis: server.url, key, percentCanRetry: 0.5, minRetriesPerSecond: 0 })
         for (let i = 0; i < 10; i++) yield* budget.deposit
-        expect(yield* Effect.promise(() => redis.hget(key, "ds"))).toBeNull() // nothing waited on Redis
         yield* Effect.sleep("150 millis")
         expect(Number(yield* Effect.promise(() => redis.hget(key, "ds")))).toBe(10 * 500_000)
       }))

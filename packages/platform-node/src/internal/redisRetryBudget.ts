@@ -1,5 +1,5 @@
 import { InvalidOptionError, RetryBudget } from "@effect-backoff/core"
-import { Clock, Duration, Effect, Layer, Metric, Schedule } from "effect"
+import { Clock, Duration, Effect, Layer, Metric } from "effect"
 import type { Scope } from "effect"
 import { Redis } from "ioredis"
 import type { RedisOptions } from "ioredis"
@@ -297,8 +297,9 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
         })
       )
     })
-    yield* flush.pipe(
-      Effect.repeat(Schedule.spaced(Duration.millis(resolved.flushMillis))),
+    yield* Effect.sleep(Duration.millis(resolved.flushMillis)).pipe(
+      Effect.zipRight(flush),
+      Effect.forever,
       Effect.interruptible,
       Effect.forkScoped
     )
