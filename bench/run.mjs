@@ -17,6 +17,8 @@
 //    prints a table and writes bench/results/latest.json.
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { connect, createServer } from "node:net"
 import { cpus, loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -46,7 +48,11 @@ const GROUPS = [
     scenario: "scaleReal",
     impls: ["ours", "effect-loop", "effect-raw", "cockatiel", "exponential-backoff", "await"],
     processes: quick ? 1 : 3
-  }
+  },
+  // retry budgets: the same policy with and without one, in the same run
+  { scenario: "budgetSuccess", impls: ["ours", "ours+budget", "ours+redis"], processes: quick ? 2 : 3 },
+  { scenario: "budgetRetry", impls: ["ours", "ours+budget"], processes: quick ? 2 : 3 },
+  { scenario: "budgetRetryRedis", impls: ["ours", "ours+redis"], processes: quick ? 1 : 3 }
 ].filter((g) => only === undefined || only.includes(g.scenario))
 
 const METRICS = {
@@ -60,7 +66,11 @@ const METRICS = {
   scaleRealLoopDelayP99: { unit: "ns", kind: "ns", title: "4b. 10,000 concurrent operations on real timers, full jitter: event-loop delay p99" },
   scaleRealPeakRss: { unit: "bytes", kind: "bytes", title: "4b. 10,000 concurrent operations on real timers: peak RSS of the process" },
   scaleRealCpu: { unit: "ns CPU/retry", kind: "ns", title: "4b. 10,000 concurrent operations on real timers: CPU per retry" },
-  scaleRealWall: { unit: "ns", kind: "ns", title: "4b. 10,000 concurrent operations on real timers: wall time of the batch" }
+  scaleRealWall: { unit: "ns", kind: "ns", title: "4b. 10,000 concurrent operations on real timers: wall time of the batch" },
+  budgetSuccess: { unit: "ns/op", kind: "ns", title: "5a. retry budget: success path, per call (ours vs ours+budget vs ours+redis)" },
+  budgetRetry: { unit: "ns/retry", kind: "ns", title: "5b. retry budget in memory: retry on virtual time (fails 9x, 1 ms waits), per retry" },
+  budgetRetryRedisCpu: { unit: "ns CPU/retry", kind: "ns", title: "5c. Redis budget on loopback, fails 3x with 0 waits: CPU per retry" },
+  budgetRetryRedisWall: { unit: "ns/retry", kind: "ns", title: "5c. Redis budget on loopback, fails 3x with 0 waits: wall time per retry (the round trip)" }
 }
 
 /** ours ÷ effect-raw must be ≤ 1.0 on these (the others are reported, timer-bound). */
@@ -103,12 +113,40 @@ if (!existsSync(join(CORE, "index.js"))) die(`${join(CORE, "index.js")} is missi
 // ------------------------------------------------------------------------------------------
 // 2. Run the workers.
 // ------------------------------------------------------------------------------------------
+// ours+redis loads RedisRetryBudget from the platform-node sources through tsx (its core
+// import resolves to the sources; the retry loop is the snapshot's, as for `ours`)
+const TSX = pathToFileURL(createRequire(join(ROOT, "package.json")).resolve("tsx")).href
 const runWorker = (scenario, impl) =>
   new Promise((resolve) => {
+    const redis = impl === "ours+redis"
     const child = spawn(
       process.execPath,
-      ["--expose-gc", "--max-old-space-size=4096", join(BENCH, "worker.mjs"), "--scenario", scenario, "--impl", impl, ...(quick ? ["--quick"] : [])],
-      { cwd: BENCH, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, EFFECT_BACKOFF_CORE: pathToFileURL(join(CORE, "index.js")).href } }
+      [
+        ...(redis ? ["--import", TSX] : []),
+        "--expose-gc",
+        "--max-old-space-size=4096",
+        join(BENCH, "worker.mjs"),
+        "--scenario",
+        scenario,
+        "--impl",
+        impl,
+        ...(quick ? ["--quick"] : [])
+      ],
+      {
+        cwd: BENCH,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          EFFECT_BACKOFF_CORE: pathToFileURL(join(CORE, "index.js")).href,
+          ...(redis
+            ? {
+              EFFECT_BACKOFF_REDIS_MODULE: pathToFileURL(join(ROOT, "packages/platform-node/src/RedisRetryBudget.ts")).href,
+              EFFECT_BACKOFF_REDIS_URL: redisServer?.url ?? "",
+              TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.json")
+            }
+            : {})
+        }
+      }
     )
     let out = ""
     let err = ""
@@ -120,6 +158,39 @@ const runWorker = (scenario, impl) =>
       resolve(JSON.parse(line.slice("RESULT ".length)))
     })
   })
+
+// a loopback redis-server (persistence off) for the ours+redis processes
+const startRedis = async () => {
+  const binary = existsSync("/usr/bin/redis-server")
+    ? "/usr/bin/redis-server"
+    : spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout?.trim()
+  if (!binary) die("the Redis budget scenarios need a redis-server binary (Debian: apt-get install redis-server)")
+  const port = await new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port
+      s.close(() => resolve(p))
+    })
+  })
+  const child = spawn(binary, ["--save", "", "--appendonly", "no", "--port", String(port), "--bind", "127.0.0.1"], { stdio: "ignore" })
+  const ping = () =>
+    new Promise((resolve) => {
+      const socket = connect(port, "127.0.0.1")
+      const done = (ok) => {
+        socket.destroy()
+        resolve(ok)
+      }
+      socket.setTimeout(200, () => done(false))
+      socket.on("error", () => done(false))
+      socket.on("connect", () => socket.write("PING\r\n"))
+      socket.on("data", (d) => done(d.toString().startsWith("+PONG")))
+    })
+  for (let i = 0; i < 200 && !(await ping()); i++) await new Promise((r) => setTimeout(r, 10))
+  child.unref() // run.mjs exits when its work is done; the "exit" handler stops the server
+  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill("SIGTERM") }
+}
+const redisServer = GROUPS.some((g) => g.impls.includes("ours+redis")) ? await startRedis() : undefined
+process.on("exit", () => redisServer?.stop())
 
 const values = {} // metric -> impl -> per-process values
 const workerSeconds = { wall: 0, cpu: 0 }
@@ -192,6 +263,16 @@ const ratios = {
   intersectRetryVsSchedule: ratio("retryVirtual", "ours-schedule", "ours-intersect"),
   intersectSuccessVsSchedule: ratio("success", "ours-schedule", "ours-intersect")
 }
+const vs = (metric, impl, baseline = "ours") => {
+  const s = scenarios[metric]
+  return s?.[impl] !== undefined && s?.[baseline] !== undefined ? s[impl] / s[baseline] : null
+}
+ratios.budgetSuccess = vs("budgetSuccess", "ours+budget")
+ratios.budgetRetry = vs("budgetRetry", "ours+budget")
+ratios.redisBudgetSuccess = vs("budgetSuccess", "ours+redis")
+const redisRoundTrip = scenarios.budgetRetryRedisWall?.["ours+redis"] !== undefined && scenarios.budgetRetryRedisWall?.ours !== undefined
+  ? scenarios.budgetRetryRedisWall["ours+redis"] - scenarios.budgetRetryRedisWall.ours
+  : null
 const targets = [
   ...RAW_TARGETS.filter((m) => scenarios[m] !== undefined).map((m) => ({
     target: `${m}: ours <= 1.0x effect-raw`,
@@ -203,7 +284,10 @@ const targets = [
   { target: "heapPerInflight: ours <= 1.2x effect-loop", ratio: ratios.heapVsLoop, limit: 1.2 },
   { target: "success: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleSuccessVsOptions, limit: 1.2 },
   { target: "retryVirtual: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleRetryVsOptions, limit: 1.2 },
-  { target: "retryVirtual: Effect.retry(our policy) <= 1.0x Effect.retry(Effect's)", ratio: ratios.effectRetryOursVsRaw, limit: 1 }
+  { target: "retryVirtual: Effect.retry(our policy) <= 1.0x Effect.retry(Effect's)", ratio: ratios.effectRetryOursVsRaw, limit: 1 },
+  { target: "budgetSuccess: ours+budget <= 1.1x ours", ratio: ratios.budgetSuccess, limit: 1.1 },
+  { target: "budgetRetry: ours+budget <= 1.2x ours", ratio: ratios.budgetRetry, limit: 1.2 },
+  { target: "budgetSuccess: ours+redis <= 1.2x ours", ratio: ratios.redisBudgetSuccess, limit: 1.2 }
 ].filter((t) => t.ratio !== null).map((t) => ({ ...t, met: t.ratio <= t.limit }))
 
 const fmt = (kind, v) => {
@@ -228,6 +312,7 @@ for (const [metric, byImpl] of Object.entries(scenarios)) {
 }
 table += "\nratios (ours / baseline, medians of this run)\n"
 for (const [k, v] of Object.entries(ratios)) table += `  ${pad(k, 18)}${v === null ? "n/a" : v.toFixed(3)}\n`
+if (redisRoundTrip !== null) table += `  ${pad("redis round trip", 18)}${fmt("ns", redisRoundTrip)} per retry (wall, ours+redis − ours)\n`
 table += "\ntargets\n"
 for (const t of targets) table += `  ${t.met ? "met   " : "MISSED"} ${pad(t.target, 48)}${t.ratio.toFixed(3)}\n`
 process.stdout.write(table)
@@ -278,6 +363,7 @@ const result = {
   processes: values,
   work,
   ratios,
+  redisRoundTripPerRetryNs: redisRoundTrip,
   targets
 }
 mkdirSync(join(BENCH, "results"), { recursive: true })

@@ -32,7 +32,7 @@ globalThis.setTimeout = function countedSetTimeout(...a) {
   return realSetTimeout(...a)
 }
 
-const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw", "ours-schedule", "effect-ours", "ours-intersect"]
+const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw", "ours-schedule", "effect-ours", "ours-intersect", "ours+budget", "ours+redis"]
 const isEffect = EFFECT.includes(impl)
 
 /**
@@ -69,8 +69,15 @@ const SCENARIOS = {
   retryReal1ms: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" },
   retryReal0ms: { policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" },
   heap: { policy: { maxTries: 10, waitMillis: 60_000, growth: "constant", jitter: "none" }, callsPerOp: 2, clock: "parking" },
-  scaleReal: { policy: { maxTries: 10, waitMillis: 10, growth: "expo", jitter: "full" }, callsPerOp: 4, clock: "real" }
+  scaleReal: { policy: { maxTries: 10, waitMillis: 10, growth: "expo", jitter: "full" }, callsPerOp: 4, clock: "real" },
+  // retry budgets: the same policies with and without one (ours vs ours+budget / ours+redis)
+  budgetSuccess: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 1, clock: "instant" },
+  budgetRetry: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 10, clock: "instant" },
+  // fails 3 times with zero waits: each retry of ours+redis is one round trip to Redis; on
+  // the real clock, since the round trip's timeout is a sleep on the fiber's Clock
+  budgetRetryRedis: { policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" }
 }
+const successLike = scenarioName === "success" || scenarioName === "budgetSuccess"
 const scenario = SCENARIOS[scenarioName]
 if (scenario === undefined) throw new Error(`unknown scenario ${scenarioName}`)
 const { policy, callsPerOp } = scenario
@@ -166,10 +173,27 @@ const runEffect = async () => {
 
   const realClock = new CountingClock()
   const clock = scenario.clock === "instant" ? new InstantClock() : realClock
-  const op = scenarioName === "success"
+  const op = successLike
     ? Effect.sync(() => ++calls)
     : Effect.suspend(() => (++calls % callsPerOp === 0 ? success : failure))
-  const retried = makeEffectImpl(impl, op, policy)
+  // budgets: a reserve so large that every retry is granted, so every side does the same
+  // work (the cost of a granted withdrawal does not depend on where its token came from)
+  const budgetOptions = { percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: 1_000_000 }
+  let budget
+  if (impl === "ours+budget") {
+    const { RetryBudget } = await import(process.env.EFFECT_BACKOFF_CORE ?? "@effect-backoff/core")
+    budget = Effect.runSync(RetryBudget.make(budgetOptions))
+  } else if (impl === "ours+redis") {
+    const { Exit, Scope } = await import("effect")
+    const RedisRetryBudget = await import(process.env.EFFECT_BACKOFF_REDIS_MODULE)
+    const scope = Effect.runSync(Scope.make())
+    closeBudget = () => Effect.runPromise(Scope.close(scope, Exit.void))
+    budget = await Effect.runPromise(Scope.extend(
+      RedisRetryBudget.make({ redis: process.env.EFFECT_BACKOFF_REDIS_URL, key: `bench:${process.pid}`, ...budgetOptions }),
+      scope
+    ))
+  }
+  const retried = makeEffectImpl(impl, op, budget === undefined ? policy : { ...policy, budget })
   const batch = (n) =>
     Effect.suspend(() => {
       let i = 0
@@ -195,6 +219,8 @@ const runEffect = async () => {
 
 // scaleReal needs the real clock for the Effect side: defined at module level for reuse
 let clockReal
+// ours+redis: closes the Redis budget's scope (its flush fiber and client) at the end
+let closeBudget
 
 // ---------------------------------------------------------------------------------------
 // Promise side
@@ -274,7 +300,7 @@ async function measure({ run, sleeps, virtual }) {
     return { wall, cpu: (cpu.user + cpu.system) * 1000, timers: armed }
   }
   let n = real && perSleepMs > 0 ? 4 : 64
-  const unitsPerOp = scenarioName === "success" ? 1 : retriesPerOp
+  const unitsPerOp = successLike ? 1 : retriesPerOp
   // Warm-up time is this process's CPU time, so a busy machine does not shorten the
   // warm-up; wall time caps it too (a process waiting on timers spends little CPU). A
   // batch lasts at least minBatchMs of wall time.
@@ -300,12 +326,18 @@ async function measure({ run, sleeps, virtual }) {
     await settle()
     samples.push(await check(n))
   }
-  const per = scenarioName === "success" ? n : n * retriesPerOp
+  const per = successLike ? n : n * retriesPerOp
   const metrics = {}
   // CPU time of the process, not wall time: the bench machine is shared, and another
   // process taking the core inflates wall time but not this process's CPU time
   if (scenarioName === "success") metrics.success = median(samples.map((s) => s.cpu / per))
   else if (scenarioName === "retryVirtual") metrics.retryVirtual = median(samples.map((s) => s.cpu / per))
+  else if (scenarioName === "budgetSuccess") metrics.budgetSuccess = median(samples.map((s) => s.cpu / per))
+  else if (scenarioName === "budgetRetry") metrics.budgetRetry = median(samples.map((s) => s.cpu / per))
+  else if (scenarioName === "budgetRetryRedis") {
+    metrics.budgetRetryRedisCpu = median(samples.map((s) => s.cpu / per))
+    metrics.budgetRetryRedisWall = median(samples.map((s) => s.wall / per))
+  }
   else {
     metrics[`${scenarioName}Cpu`] = median(samples.map((s) => s.cpu / per))
     metrics[`${scenarioName}Wall`] = median(samples.map((s) => s.wall / n))
@@ -363,6 +395,7 @@ if (isEffect && scenarioName === "scaleReal") {
   clockReal = new CountingClock()
 }
 const result = isEffect ? await runEffect() : await runPeer()
+await closeBudget?.()
 if (!Number.isFinite(sink)) fail("results were not consumed")
 const cpu = process.cpuUsage()
 result.process = { wallSeconds: process.uptime(), cpuSeconds: (cpu.user + cpu.system) / 1e6 }

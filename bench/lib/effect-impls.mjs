@@ -1,6 +1,8 @@
 // The Effect implementations of one retry policy, with identical semantics:
 //   ours            Backoff.onException, logger off, no handlers
 //   ours+handlers   the same with three no-op handlers (onSuccess, onBackoff, onGiveup)
+//   ours+budget     `ours` with an in-memory RetryBudget (policy.budget, made by the worker)
+//   ours+redis      `ours` with a RedisRetryBudget on a loopback redis-server (policy.budget)
 //   effect-loop     the smallest correct hand-written loop: catch, sleep via Clock, try again, count tries
 //   effect-raw      Effect.retry with the equivalent core Schedule
 //   ours-schedule   Backoff.retry(op, { schedule: policy }) with the policy built by piping
@@ -31,6 +33,7 @@ const noop = () => {}
 
 const ours = (op, policy, withHandlers) =>
   Backoff.onException(op, {
+    ...(policy.budget === undefined ? {} : { budget: policy.budget }),
     wait: policy.growth === "expo"
       ? Wait.expo({ factor: policy.waitMillis })
       : Wait.constant({ interval: policy.waitMillis }),
@@ -96,6 +99,10 @@ export const makeEffectImpl = (impl, op, policy) => {
       return ours(op, policy, false)
     case "ours+handlers":
       return ours(op, policy, true)
+    case "ours+budget":
+    case "ours+redis":
+      if (policy.budget === undefined) throw new Error(`${impl} needs policy.budget`)
+      return ours(op, policy, false)
     case "effect-loop":
       return loop(op, policy)
     case "effect-raw":

@@ -9,6 +9,7 @@ import type { InvalidOptionError } from "./InvalidOptionError.js"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
 import type { Jitter } from "./Jitter.js"
+import type { RetryBudget } from "./RetryBudget.js"
 
 export {
   /**
@@ -226,6 +227,12 @@ export interface LoopOptions<A, E> {
   readonly target?: string | undefined
   /** Wrap each run in a span: `true` names it after the target, a string names it. Default none. */
   readonly span?: boolean | string | undefined
+  /**
+   * A retry budget (since 0.2.0): `true` uses the `RetryBudget` in context (the effect
+   * then requires it), a `RetryBudget` value uses that one. Each run deposits once; each
+   * retry withdraws a token, and with none left the run gives up (`reason: "budget"`).
+   */
+  readonly budget?: boolean | RetryBudget | undefined
 }
 
 /**
@@ -345,7 +352,9 @@ type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
  * @since 0.1.0
  * @category type-level
  */
-export type OptionsContext<O> = { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
+export type OptionsContext<O> =
+  | { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
+  | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
 
 // options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
 // the declared `any` of their handler and Effect types: that says nothing about services
@@ -835,7 +844,8 @@ export const repeat: {
 /**
  * The metrics `withMetrics` records, each tagged by `target`: `retries` (counter, one per
  * backoff), `giveups` (counter), `successesAfterRetry` (counter), `waits` (histogram of
- * sleeps in seconds) and `attempts` (histogram of calls per finished run).
+ * sleeps in seconds), `attempts` (histogram of calls per finished run) and, since 0.2.0,
+ * `budgetExhausted` (counter of give-ups for want of retry budget).
  *
  * @example
  * ```ts
@@ -851,6 +861,7 @@ export const repeat: {
  */
 export const metrics = {
   retries: observe.retries,
+  budgetExhausted: observe.budgetExhausted,
   giveups: observe.giveups,
   successesAfterRetry: observe.successesAfterRetry,
   waits: observe.waits,

@@ -100,7 +100,7 @@ export interface BackoffDetails extends HttpDetails {
 
 /**
  * Details of giving up: the last response (`value`, `status`) or the last error
- * (`exception`).
+ * (`exception`), and the `reason`.
  *
  * @since 0.1.0
  * @category models
@@ -109,6 +109,8 @@ export interface GiveupDetails extends HttpDetails {
   readonly value?: HttpClientResponse.HttpClientResponse
   readonly exception?: RetriedError
   readonly status?: number
+  /** Why the run gave up (since 0.2.0). */
+  readonly reason: Backoff.GiveupReason
 }
 
 /**

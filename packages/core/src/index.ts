@@ -25,3 +25,8 @@ export * as Timeline from "./Timeline.js"
 
 // HttpBackoff is its own entry point, `@effect-backoff/core/HttpBackoff`: it needs
 // @effect/platform (an optional peer), which this main entry must not load.
+
+/**
+ * @since 0.2.0
+ */
+export * as RetryBudget from "./RetryBudget.js"

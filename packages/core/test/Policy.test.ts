@@ -2,7 +2,7 @@
  * Policies as Schedules: the combinators, Backoff.retry / repeat, and interop with
  * Effect's own drivers (Effect.retry, Effect.repeat, Stream.retry) on the TestClock.
  */
-import { Backoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import { Backoff, InvalidOptionError, Jitter, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Random, Schedule, Stream, TestClock } from "effect"
 import { HttpError, OtherError, runTest } from "./helpers.js"
@@ -176,6 +176,36 @@ describe("Backoff.retry / Backoff.repeat", () => {
         task.pipe(Backoff.retry({ times: 10, while: async (n) => n < 2, logger: false }))
       )
       expect(asyncWhile).toEqual(Exit.fail(2))
+    }))
+
+  it.effect("retry and repeat take a retry budget: with no token left the run gives up, reason \"budget\"", () =>
+    Effect.gen(function*() {
+      // no reserve and 0.5 of a token per run: two runs fund one retry
+      const budget = yield* RetryBudget.make({ percentCanRetry: 0.5, minRetriesPerSecond: 0 })
+      const reasons: Array<string> = []
+      let calls = 0
+      const task = Effect.suspend(() => {
+        calls++
+        return Effect.fail("e")
+      })
+      const retried = task.pipe(Backoff.retry({
+        schedule: Wait.constant({ interval: "1 second" }).pipe(Backoff.maxTries(5)),
+        budget,
+        logger: false,
+        onGiveup: (d) => {
+          reasons.push(d.reason)
+        }
+      }))
+      // both runs within the ttl (10 s), so the first run's deposit still counts
+      for (let i = 0; i < 2; i++) {
+        const fiber = yield* Effect.fork(Effect.exit(retried))
+        yield* TestClock.adjust("2 seconds")
+        yield* Fiber.join(fiber)
+      }
+      // run 1: deposit 0.5, no whole token: gives up after its first call; run 2: deposit
+      // 0.5 more, one retry, then none left
+      expect(calls).toBe(3)
+      expect(reasons).toEqual(["budget", "budget"])
     }))
 
   it("retry: schedule or times is required, since neither would retry at once forever", () => {

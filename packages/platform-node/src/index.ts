@@ -2,3 +2,8 @@
  * @since 0.1.0
  */
 export * as NodeHttpBackoff from "./NodeHttpBackoff.js"
+
+/**
+ * @since 0.2.0
+ */
+export * as RedisRetryBudget from "./RedisRetryBudget.js"

@@ -34,7 +34,8 @@ export const logBackoff = (
 
 /**
  * @internal `Giving up getUrl(...) after 8 tries (HttpError: 503)`, annotated; when the
- * retry budget ran out the line says so: `... after 2 tries: retry budget exhausted (...)`.
+ * retry budget ran out the line says so, `... after 2 tries: retry budget exhausted (...)`,
+ * and carries `backoff.reason: "budget"`.
  */
 export const logGiveup = (
   level: LogLevel.LogLevel,
@@ -49,8 +50,13 @@ export const logGiveup = (
     `Giving up ${target}(...) after ${tries} tries${reason === "budget" ? ": retry budget exhausted" : ""} (${
       describeOutcome(outcome)
     })`
-  ).pipe(Effect.annotateLogs({
-    "backoff.target": target,
-    "backoff.tries": tries,
-    "backoff.elapsed": seconds(elapsed)
-  }))
+  ).pipe(Effect.annotateLogs(
+    reason === "budget"
+      ? {
+        "backoff.target": target,
+        "backoff.tries": tries,
+        "backoff.elapsed": seconds(elapsed),
+        "backoff.reason": reason
+      }
+      : { "backoff.target": target, "backoff.tries": tries, "backoff.elapsed": seconds(elapsed) }
+  ))

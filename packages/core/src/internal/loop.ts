@@ -4,6 +4,8 @@ import * as callbacks from "./callbacks.js"
 import * as logging from "./logging.js"
 import * as plans from "./plan.js"
 import type { GiveupReason, Plan, Tap } from "./plan.js"
+import type { RetryBudget } from "./retryBudget.js"
+import { tag as budgetTag, unsafeDepositOf, unsafeTryWithdrawOf } from "./retryBudget.js"
 
 /**
  * @internal How an entry point (onException, onPredicate, Backoff.retry / repeat,
@@ -54,6 +56,8 @@ export interface LoopOptions {
   readonly target: string | undefined
   /** Wrap each run in a span: its name (true: the target's name), or undefined for none. */
   readonly span: string | true | undefined
+  /** The retry budget: a value, `true` for the one in context, or undefined for none. */
+  readonly budget: RetryBudget | true | undefined
   /** The run needs its start time: a time budget, handlers, taps or log lines. */
   readonly timed: boolean
 }
@@ -86,6 +90,8 @@ export class Run {
   spent = false
   state: unknown
   attempt: Effect.Effect<any, any, any> = Effect.void
+  /** The run's retry budget: one withdrawal per retry, after the limits and before onBackoff. */
+  budget: RetryBudget | undefined = undefined
 
   constructor(
     readonly options: LoopOptions,
@@ -162,7 +168,7 @@ export class Run {
       const step = strategy.next(this.state, input)
       if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.jitter(input, elapsed, step.wait)
+      return this.budget === undefined ? this.jitter(input, elapsed, step.wait) : this.withdraw(input, elapsed, step.wait)
     }
     const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state) as Effect.Effect<
       readonly [unknown, number] | undefined
@@ -170,8 +176,25 @@ export class Run {
     return Effect.flatMap(next, (n) => {
       if (n === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = n[0]
-      return this.jitter(input, elapsed, n[1])
+      return this.budget === undefined ? this.jitter(input, elapsed, n[1]) : this.withdraw(input, elapsed, n[1])
     })
+  }
+
+  /**
+   * The retry budget, after "the strategy ends" and before onBackoff: one token per retry;
+   * with none left the run gives up at once. In-memory budgets answer synchronously, in
+   * this step; others (Redis) with an Effect.
+   */
+  private withdraw(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
+    const budget = this.budget!
+    const unsafe = unsafeTryWithdrawOf(budget)
+    if (unsafe !== undefined) {
+      return unsafe(this.clock!) ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+    }
+    return Effect.flatMap(
+      budget.tryWithdraw,
+      (ok) => ok ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+    )
   }
 
   private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
@@ -252,7 +275,8 @@ export class Run {
 
 /**
  * @internal Runs `build(run)` (the classified attempt) with a fresh Run: runtime options
- * are read first, then the clock's start is taken just before the first call.
+ * are read first, then the retry budget (if any) gets the run's one deposit and the
+ * clock's start is taken, just before the first call.
  */
 export const execute = (
   options: LoopOptions,
@@ -261,19 +285,39 @@ export const execute = (
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
-  const start = (plan: Plan) =>
-    Effect.clockWith((clock) => {
-      const run = new Run(options, plan, mode, target, args, clock)
-      run.attempt = build(run)
-      return run.attempt
-    })
-  if (options.runtime !== undefined) return Effect.flatMap(options.runtime, start)
-  const plan = options.plan!
-  if (options.timed) return start(plan)
-  // nothing needs the start time: the clock is looked up on the first retry, if any
-  return Effect.suspend(() => {
-    const run = new Run(options, plan, mode, target, args, undefined)
+  const budget = options.budget
+  if (budget === undefined) return executeWith(options, mode, target, args, build, undefined)
+  if (budget === true) return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service))
+  return executeWith(options, mode, target, args, build, budget)
+}
+
+const executeWith = (
+  options: LoopOptions,
+  mode: RetryMode,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>,
+  budget: RetryBudget | undefined
+): Effect.Effect<any, any, any> => {
+  // an in-memory budget deposits synchronously, in the step that makes the Run: the
+  // success path gains no Effect step; another (Redis) deposits through its Effect
+  const unsafeDeposit = budget === undefined ? undefined : unsafeDepositOf(budget)
+  const make = (plan: Plan, clock: Clock.Clock | undefined) => {
+    const run = new Run(options, plan, mode, target, args, clock)
+    run.budget = budget
     run.attempt = build(run)
     return run.attempt
-  })
+  }
+  const timed = (plan: Plan) =>
+    Effect.clockWith((clock) => {
+      if (unsafeDeposit !== undefined) unsafeDeposit(clock)
+      return make(plan, clock)
+    })
+  const deposited = (run: (plan: Plan) => Effect.Effect<any, any, any>) =>
+    budget === undefined || unsafeDeposit !== undefined ? run : (plan: Plan) => Effect.zipRight(budget.deposit, run(plan))
+  if (options.runtime !== undefined) return Effect.flatMap(options.runtime, deposited(timed))
+  const plan = options.plan!
+  if (options.timed || unsafeDeposit !== undefined) return deposited(timed)(plan)
+  // nothing needs the start time: the clock is looked up on the first retry, if any
+  return deposited((p) => Effect.suspend(() => make(p, undefined)))(plan)
 }

@@ -21,6 +21,12 @@ export const successesAfterRetry = Metric.counter("backoff_successes_after_retry
   incremental: true
 })
 
+/** @internal Runs that gave up because the retry budget had no token left. */
+export const budgetExhausted = Metric.counter("backoff_budget_exhausted_total", {
+  description: "Runs that gave up because the retry budget had no token left, tagged by target",
+  incremental: true
+})
+
 /** @internal The sleeps, in seconds. */
 export const waits = Metric.histogram(
   "backoff_wait_seconds",
@@ -41,6 +47,7 @@ type AnyDetails = {
   readonly wait?: Duration.Duration
   readonly exception?: unknown
   readonly value?: unknown
+  readonly reason?: string
 }
 
 const append = (handler: (d: any) => unknown, existing: unknown) => addHandler(existing, handler, "last")
@@ -70,7 +77,12 @@ export const withMetrics = <O>(input: O): O => {
         : Metric.update(Metric.tagged(attempts, "target", d.target), 1), o.onSuccess),
     onGiveup: append((d: AnyDetails) =>
       Effect.zipRight(
-        Metric.increment(Metric.tagged(giveups, "target", d.target)),
+        d.reason === "budget"
+          ? Effect.zipRight(
+            Metric.increment(Metric.tagged(giveups, "target", d.target)),
+            Metric.increment(Metric.tagged(budgetExhausted, "target", d.target))
+          )
+          : Metric.increment(Metric.tagged(giveups, "target", d.target)),
         Metric.update(Metric.tagged(attempts, "target", d.target), d.tries)
       ), o.onGiveup)
   } as O

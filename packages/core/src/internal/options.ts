@@ -5,6 +5,7 @@ import * as jitter from "./jitter.js"
 import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
 import * as plans from "./plan.js"
+import { budgetOption } from "./retryBudget.js"
 import * as strategy from "./wait.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 
@@ -17,7 +18,8 @@ export const LOOP_KEYS: ReadonlyArray<string> = [
   "backoffLogLevel",
   "giveupLogLevel",
   "target",
-  "span"
+  "span",
+  "budget"
 ]
 
 /** @internal The option names that build a policy (python-backoff's spelling). */
@@ -189,6 +191,7 @@ export const loopOptions = (
     giveupLogLevel: logLevel("giveupLogLevel", o.giveupLogLevel, LogLevel.Error),
     target: o.target as string | undefined,
     span: o.span === true || typeof o.span === "string" ? o.span : undefined,
+    budget: budgetOption(o.budget),
     timed: logger || policy.runtime !== undefined || (policy.plan !== undefined && needsStart(policy.plan)) ||
       onSuccess !== undefined || onBackoff !== undefined || onGiveup !== undefined
   }
