@@ -71,18 +71,20 @@ export const make: (options: Options) => Effect.Effect<RetryBudget.RetryBudget, 
  *
  * @example
  * ```ts
- * import { HttpBackoff } from "@effect-backoff/core"
- * import { RedisRetryBudget } from "@effect-backoff/platform-node"
+ * import { NodeHttpBackoff, RedisRetryBudget } from "@effect-backoff/platform-node"
  * import { HttpClient } from "@effect/platform"
- * import { NodeHttpClient } from "@effect/platform-node"
  * import { Effect } from "effect"
  *
  * const program = Effect.gen(function*() {
- *   const client = (yield* HttpClient.HttpClient).pipe(HttpBackoff.retryTransient({ maxTries: 5, budget: true }))
+ *   const client = yield* HttpClient.HttpClient
  *   return yield* client.get("http://127.0.0.1:8080/orders")
  * })
+ * // every process naming the key "budget:orders" shares one budget
  * const budget = RedisRetryBudget.layer({ redis: "redis://127.0.0.1:6379", key: "budget:orders", percentCanRetry: 0.2 })
- * const main = program.pipe(Effect.provide(budget), Effect.provide(NodeHttpClient.layer))
+ * const main = program.pipe(
+ *   Effect.provide(NodeHttpBackoff.layer({ maxTries: 5, budget: true })),
+ *   Effect.provide(budget)
+ * )
  * ```
  *
  * @since 0.2.0
