@@ -126,7 +126,7 @@ export const isRetryBudget: (u: unknown) => u is RetryBudget = internal.isRetryB
  *   for (let i = 0; i < 10; i++) yield* budget.deposit
  *   return [yield* budget.tryWithdraw, yield* budget.tryWithdraw]
  * })
- * Effect.runPromise(program).then(console.log) // [true, false]: 10 runs at 0.1 fund one retry
+ * Effect.runPromise(program).then(console.log) // [true, false] (10 runs at 0.1 fund exactly one retry)
  * ```
  *
  * @since 0.2.0
