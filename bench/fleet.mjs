@@ -17,8 +17,8 @@
 import { spawn, spawnSync } from "node:child_process"
 import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import * as http from "node:http"
-import * as net from "node:net"
 import { createRequire } from "node:module"
+import * as net from "node:net"
 import { loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -145,8 +145,20 @@ const run = async (mode, redisUrl) => {
   const epochRef = { epoch: 0 }
   const server = await startServer(epochRef)
   const key = `fleet:${process.pid}:${mode}`
-  const workers = Array.from({ length: WORKERS }, (_, i) =>
-    startWorker([mode, server.url, redisUrl ?? "", key, String(RATE), String(TOTAL), String(i / WORKERS), String(MIN_RETRIES_PER_SECOND)]))
+  const workers = Array.from(
+    { length: WORKERS },
+    (_, i) =>
+      startWorker([
+        mode,
+        server.url,
+        redisUrl ?? "",
+        key,
+        String(RATE),
+        String(TOTAL),
+        String(i / WORKERS),
+        String(MIN_RETRIES_PER_SECOND)
+      ])
+  )
   // workers take a few seconds to start (tsx): the run begins for all at once
   await Promise.all(workers.map((w) => w.ready))
   epochRef.epoch = Date.now() + 300
@@ -193,7 +205,10 @@ const svg = (runs) => {
   const series = runs.map((r) => {
     const points = []
     for (let b = 0; b + step <= r.seenPerBin.length; b += step) {
-      points.push([(b + step / 2) * BIN, r.seenPerBin.slice(b, b + step).reduce((a, c) => a + c, 0) * (1000 / (BIN * step))])
+      points.push([
+        (b + step / 2) * BIN,
+        r.seenPerBin.slice(b, b + step).reduce((a, c) => a + c, 0) * (1000 / (BIN * step))
+      ])
     }
     return { mode: r.mode, points }
   })
@@ -202,26 +217,38 @@ const svg = (runs) => {
   const y = (v) => H - B - (v / maxY) * (H - T - B)
   const grid = []
   for (let v = 0; v <= maxY; v += maxY / 5) {
-    grid.push(`<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${Math.round(v)}</text>`)
+    grid.push(
+      `<line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/><text x="${L - 6}" y="${
+        y(v) + 4
+      }" text-anchor="end">${Math.round(v)}</text>`
+    )
   }
   for (let t = 0; t <= TOTAL; t += 2000) {
     grid.push(`<text x="${x(t)}" y="${H - B + 16}" text-anchor="middle">${t / 1000}s</text>`)
   }
   const lines = series.map((s) =>
-    `<polyline fill="none" stroke="${colors[s.mode]}" stroke-width="2" points="${s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}"/>`
+    `<polyline fill="none" stroke="${colors[s.mode]}" stroke-width="2" points="${
+      s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(" ")
+    }"/>`
   )
   const legend = series.map((s, i) => {
     const r = runs[i]
-    return `<g transform="translate(${L + 10 + i * 232},${T - 14})"><rect width="14" height="4" y="-4" fill="${colors[s.mode]}"/><text x="20" y="0">${labels[s.mode]}: ${r.amplification.toFixed(2)}×</text></g>`
+    return `<g transform="translate(${L + 10 + i * 232},${T - 14})"><rect width="14" height="4" y="-4" fill="${
+      colors[s.mode]
+    }"/><text x="20" y="0">${labels[s.mode]}: ${r.amplification.toFixed(2)}×</text></g>`
   })
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="white"/>
 <rect x="${x(HEALTHY)}" y="${T}" width="${x(HEALTHY + OUTAGE) - x(HEALTHY)}" height="${H - T - B}" fill="#f3f3f3"/>
-<text x="${(x(HEALTHY) + x(HEALTHY + OUTAGE)) / 2}" y="${T + 14}" text-anchor="middle" fill="#777">server answers 503 to everything</text>
+<text x="${(x(HEALTHY) + x(HEALTHY + OUTAGE)) / 2}" y="${
+    T + 14
+  }" text-anchor="middle" fill="#777">server answers 503 to everything</text>
 ${grid.join("\n")}
 ${lines.join("\n")}
 ${legend.join("\n")}
-<text x="${L}" y="${H - 8}">requests per second at the server (${WORKERS} processes × ${RATE} calls/s, maxTries 5; amplification during the outage in the legend)</text>
+<text x="${L}" y="${
+    H - 8
+  }">requests per second at the server (${WORKERS} processes × ${RATE} calls/s, maxTries 5; amplification during the outage in the legend)</text>
 </svg>
 `
 }
@@ -250,7 +277,9 @@ const main = async () => {
     loadavgAfter: loadavg(),
     bounds: {
       shared: `(1 + ${PERCENT}) + reserve ${RESERVE} / ${calls} calls = ${(1 + PERCENT + RESERVE / calls).toFixed(3)}×`,
-      perProcess: `(1 + ${PERCENT}) + ${WORKERS} reserves ${WORKERS * RESERVE} / ${calls} calls = ${(1 + PERCENT + WORKERS * RESERVE / calls).toFixed(3)}×`
+      perProcess: `(1 + ${PERCENT}) + ${WORKERS} reserves ${WORKERS * RESERVE} / ${calls} calls = ${
+        (1 + PERCENT + WORKERS * RESERVE / calls).toFixed(3)
+      }×`
     },
     runs
   }
@@ -270,7 +299,11 @@ const main = async () => {
   }
   console.log(`\nbounds: shared ${out.bounds.shared}; per process ${out.bounds.perProcess}`)
   const redisRun = summary.find((r) => r.mode === "redis")
-  if (redisRun) console.log(`redis run: ${redisRun.storeFallbacks} fallbacks to a local budget, ${redisRun.localDecisions} withdrawals decided locally`)
+  if (redisRun) {
+    console.log(
+      `redis run: ${redisRun.storeFallbacks} fallbacks to a local budget, ${redisRun.localDecisions} withdrawals decided locally`
+    )
+  }
   console.log(`load average ${LOAD_BEFORE[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)} on ${WORKERS} workers`)
   console.log("wrote bench/results/fleet.json and docs/images/retry-budget-fleet.svg")
 }

@@ -58,23 +58,79 @@ const GROUPS = [
 const METRICS = {
   success: { unit: "ns/op", kind: "ns", title: "1. success path, per call" },
   retryVirtual: { unit: "ns/retry", kind: "ns", title: "2. retry on virtual time (fails 9x, 1 ms waits), per retry" },
-  retryReal1msCpu: { unit: "ns CPU/retry", kind: "ns", title: "3a. real timers, fails 3x with 1 ms waits: CPU per retry" },
-  retryReal1msWall: { unit: "ns/op", kind: "ns", title: "3a. real timers, fails 3x with 1 ms waits: wall time per operation" },
+  retryReal1msCpu: {
+    unit: "ns CPU/retry",
+    kind: "ns",
+    title: "3a. real timers, fails 3x with 1 ms waits: CPU per retry"
+  },
+  retryReal1msWall: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "3a. real timers, fails 3x with 1 ms waits: wall time per operation"
+  },
   retryReal0msCpu: { unit: "ns CPU/retry", kind: "ns", title: "3b. real timers, fails 3x with 0 waits: CPU per retry" },
-  retryReal0msWall: { unit: "ns/op", kind: "ns", title: "3b. real timers, fails 3x with 0 waits: wall time per operation" },
-  heapPerInflight: { unit: "bytes/op", kind: "bytes", title: "4a. 100,000 operations parked in a 60 s virtual wait: heap per in-flight operation" },
-  scaleRealLoopDelayP99: { unit: "ns", kind: "ns", title: "4b. 10,000 concurrent operations on real timers, full jitter: event-loop delay p99" },
-  scaleRealPeakRss: { unit: "bytes", kind: "bytes", title: "4b. 10,000 concurrent operations on real timers: peak RSS of the process" },
-  scaleRealCpu: { unit: "ns CPU/retry", kind: "ns", title: "4b. 10,000 concurrent operations on real timers: CPU per retry" },
-  scaleRealWall: { unit: "ns", kind: "ns", title: "4b. 10,000 concurrent operations on real timers: wall time of the batch" },
-  budgetSuccess: { unit: "ns/op", kind: "ns", title: "5a. retry budget: success path, per call (ours vs ours+budget vs ours+redis)" },
-  budgetRetry: { unit: "ns/retry", kind: "ns", title: "5b. retry budget in memory: retry on virtual time (fails 9x, 1 ms waits), per retry" },
-  budgetRetryRedisCpu: { unit: "ns CPU/retry", kind: "ns", title: "5c. Redis budget on loopback, fails 3x with 0 waits: CPU per retry" },
-  budgetRetryRedisWall: { unit: "ns/retry", kind: "ns", title: "5c. Redis budget on loopback, fails 3x with 0 waits: wall time per retry (the round trip)" }
+  retryReal0msWall: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "3b. real timers, fails 3x with 0 waits: wall time per operation"
+  },
+  heapPerInflight: {
+    unit: "bytes/op",
+    kind: "bytes",
+    title: "4a. 100,000 operations parked in a 60 s virtual wait: heap per in-flight operation"
+  },
+  scaleRealLoopDelayP99: {
+    unit: "ns",
+    kind: "ns",
+    title: "4b. 10,000 concurrent operations on real timers, full jitter: event-loop delay p99"
+  },
+  scaleRealPeakRss: {
+    unit: "bytes",
+    kind: "bytes",
+    title: "4b. 10,000 concurrent operations on real timers: peak RSS of the process"
+  },
+  scaleRealCpu: {
+    unit: "ns CPU/retry",
+    kind: "ns",
+    title: "4b. 10,000 concurrent operations on real timers: CPU per retry"
+  },
+  scaleRealWall: {
+    unit: "ns",
+    kind: "ns",
+    title: "4b. 10,000 concurrent operations on real timers: wall time of the batch"
+  },
+  budgetSuccess: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "5a. retry budget: success path, per call (ours vs ours+budget vs ours+redis)"
+  },
+  budgetRetry: {
+    unit: "ns/retry",
+    kind: "ns",
+    title: "5b. retry budget in memory: retry on virtual time (fails 9x, 1 ms waits), per retry"
+  },
+  budgetRetryRedisCpu: {
+    unit: "ns CPU/retry",
+    kind: "ns",
+    title: "5c. Redis budget on loopback, fails 3x with 0 waits: CPU per retry"
+  },
+  budgetRetryRedisWall: {
+    unit: "ns/retry",
+    kind: "ns",
+    title: "5c. Redis budget on loopback, fails 3x with 0 waits: wall time per retry (the round trip)"
+  }
 }
 
 /** ours ÷ effect-raw must be ≤ 1.0 on these (the others are reported, timer-bound). */
-const RAW_TARGETS = ["success", "retryVirtual", "heapPerInflight", "retryReal1msCpu", "retryReal0msCpu", "retryReal0msWall", "scaleRealCpu"]
+const RAW_TARGETS = [
+  "success",
+  "retryVirtual",
+  "heapPerInflight",
+  "retryReal1msCpu",
+  "retryReal0msCpu",
+  "retryReal0msWall",
+  "scaleRealCpu"
+]
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -98,7 +154,19 @@ if (!noBuild) {
   const tsc = join(ROOT, "node_modules", "typescript", "bin", "tsc")
   const build = spawnSync(
     process.execPath,
-    [tsc, "-p", join(ROOT, "packages/core/tsconfig.build.json"), "--outDir", CORE, "--declaration", "false", "--declarationMap", "false", "--sourceMap", "false"],
+    [
+      tsc,
+      "-p",
+      join(ROOT, "packages/core/tsconfig.build.json"),
+      "--outDir",
+      CORE,
+      "--declaration",
+      "false",
+      "--declarationMap",
+      "false",
+      "--sourceMap",
+      "false"
+    ],
     { cwd: ROOT, encoding: "utf8" }
   )
   if (build.status !== 0) {
@@ -140,7 +208,8 @@ const runWorker = (scenario, impl) =>
           EFFECT_BACKOFF_CORE: pathToFileURL(join(CORE, "index.js")).href,
           ...(redis
             ? {
-              EFFECT_BACKOFF_REDIS_MODULE: pathToFileURL(join(ROOT, "packages/platform-node/src/RedisRetryBudget.ts")).href,
+              EFFECT_BACKOFF_REDIS_MODULE:
+                pathToFileURL(join(ROOT, "packages/platform-node/src/RedisRetryBudget.ts")).href,
               EFFECT_BACKOFF_REDIS_URL: redisServer?.url ?? "",
               TSX_TSCONFIG_PATH: join(ROOT, "tsconfig.json")
             }
@@ -172,7 +241,9 @@ const startRedis = async () => {
       s.close(() => resolve(p))
     })
   })
-  const child = spawn(binary, ["--save", "", "--appendonly", "no", "--port", String(port), "--bind", "127.0.0.1"], { stdio: "ignore" })
+  const child = spawn(binary, ["--save", "", "--appendonly", "no", "--port", String(port), "--bind", "127.0.0.1"], {
+    stdio: "ignore"
+  })
   const ping = () =>
     new Promise((resolve) => {
       const socket = connect(port, "127.0.0.1")
@@ -210,7 +281,11 @@ for (const group of GROUPS) {
       const seen = (work[group.scenario] ??= {})[impl]
       const same = (a, b) => a.calls === b.calls && a.sleeps === b.sleeps && a.virtualMs === b.virtualMs
       if (seen !== undefined && !same(seen, r.work)) {
-        die(`${group.scenario} / ${impl}: processes did different work: ${JSON.stringify(seen)} vs ${JSON.stringify(r.work)}`)
+        die(
+          `${group.scenario} / ${impl}: processes did different work: ${JSON.stringify(seen)} vs ${
+            JSON.stringify(r.work)
+          }`
+        )
       }
       work[group.scenario][impl] = r.work
       workerSeconds.wall += r.process.wallSeconds
@@ -224,8 +299,11 @@ for (const group of GROUPS) {
   const reference = work[group.scenario].ours ?? work[group.scenario][group.impls[0]]
   for (const impl of group.impls) {
     const w = work[group.scenario][impl]
-    if (w.calls !== reference.calls) die(`${group.scenario}: ${impl} made ${w.calls} calls per operation, ours ${reference.calls}`)
-    const timerOnZeroWait = group.scenario === "retryReal0ms" && ["cockatiel", "exponential-backoff", "async-retry"].includes(impl)
+    if (w.calls !== reference.calls) {
+      die(`${group.scenario}: ${impl} made ${w.calls} calls per operation, ours ${reference.calls}`)
+    }
+    const timerOnZeroWait = group.scenario === "retryReal0ms" &&
+      ["cockatiel", "exponential-backoff", "async-retry"].includes(impl)
     if (!timerOnZeroWait && w.sleeps !== reference.sleeps) {
       die(`${group.scenario}: ${impl} slept ${w.sleeps} times per operation, ours ${reference.sleeps}`)
     }
@@ -270,9 +348,10 @@ const vs = (metric, impl, baseline = "ours") => {
 ratios.budgetSuccess = vs("budgetSuccess", "ours+budget")
 ratios.budgetRetry = vs("budgetRetry", "ours+budget")
 ratios.redisBudgetSuccess = vs("budgetSuccess", "ours+redis")
-const redisRoundTrip = scenarios.budgetRetryRedisWall?.["ours+redis"] !== undefined && scenarios.budgetRetryRedisWall?.ours !== undefined
-  ? scenarios.budgetRetryRedisWall["ours+redis"] - scenarios.budgetRetryRedisWall.ours
-  : null
+const redisRoundTrip =
+  scenarios.budgetRetryRedisWall?.["ours+redis"] !== undefined && scenarios.budgetRetryRedisWall?.ours !== undefined
+    ? scenarios.budgetRetryRedisWall["ours+redis"] - scenarios.budgetRetryRedisWall.ours
+    : null
 const targets = [
   ...RAW_TARGETS.filter((m) => scenarios[m] !== undefined).map((m) => ({
     target: `${m}: ours <= 1.0x effect-raw`,
@@ -283,8 +362,16 @@ const targets = [
   { target: "retryVirtual: ours <= 2x effect-loop", ratio: ratios.retryVsLoop, limit: 2 },
   { target: "heapPerInflight: ours <= 1.2x effect-loop", ratio: ratios.heapVsLoop, limit: 1.2 },
   { target: "success: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleSuccessVsOptions, limit: 1.2 },
-  { target: "retryVirtual: Backoff.retry(policy) <= 1.2x onException", ratio: ratios.scheduleRetryVsOptions, limit: 1.2 },
-  { target: "retryVirtual: Effect.retry(our policy) <= 1.0x Effect.retry(Effect's)", ratio: ratios.effectRetryOursVsRaw, limit: 1 },
+  {
+    target: "retryVirtual: Backoff.retry(policy) <= 1.2x onException",
+    ratio: ratios.scheduleRetryVsOptions,
+    limit: 1.2
+  },
+  {
+    target: "retryVirtual: Effect.retry(our policy) <= 1.0x Effect.retry(Effect's)",
+    ratio: ratios.effectRetryOursVsRaw,
+    limit: 1
+  },
   { target: "budgetSuccess: ours+budget <= 1.1x ours", ratio: ratios.budgetSuccess, limit: 1.1 },
   { target: "budgetRetry: ours+budget <= 1.2x ours", ratio: ratios.budgetRetry, limit: 1.2 },
   { target: "budgetSuccess: ours+redis <= 1.2x ours", ratio: ratios.redisBudgetSuccess, limit: 1.2 }
@@ -302,17 +389,23 @@ let table = ""
 for (const [metric, byImpl] of Object.entries(scenarios)) {
   const { kind, title, unit } = METRICS[metric]
   table += `\n${title} [${unit}]\n`
-  table += `  ${pad("implementation", 22)}${lpad("median", 11)}${lpad("min", 11)}${lpad("max", 11)}${lpad("x loop", 9)}${lpad("x raw", 9)}\n`
+  table += `  ${pad("implementation", 22)}${lpad("median", 11)}${lpad("min", 11)}${lpad("max", 11)}${
+    lpad("x loop", 9)
+  }${lpad("x raw", 9)}\n`
   for (const [impl, v] of Object.entries(byImpl)) {
     const xs = values[metric][impl]
     const vsLoop = byImpl["effect-loop"] ? (v / byImpl["effect-loop"]).toFixed(2) : ""
     const vsRaw = byImpl["effect-raw"] ? (v / byImpl["effect-raw"]).toFixed(2) : ""
-    table += `  ${pad(impl, 22)}${lpad(fmt(kind, v), 11)}${lpad(fmt(kind, Math.min(...xs)), 11)}${lpad(fmt(kind, Math.max(...xs)), 11)}${lpad(vsLoop, 9)}${lpad(vsRaw, 9)}\n`
+    table += `  ${pad(impl, 22)}${lpad(fmt(kind, v), 11)}${lpad(fmt(kind, Math.min(...xs)), 11)}${
+      lpad(fmt(kind, Math.max(...xs)), 11)
+    }${lpad(vsLoop, 9)}${lpad(vsRaw, 9)}\n`
   }
 }
 table += "\nratios (ours / baseline, medians of this run)\n"
 for (const [k, v] of Object.entries(ratios)) table += `  ${pad(k, 18)}${v === null ? "n/a" : v.toFixed(3)}\n`
-if (redisRoundTrip !== null) table += `  ${pad("redis round trip", 18)}${fmt("ns", redisRoundTrip)} per retry (wall, ours+redis − ours)\n`
+if (redisRoundTrip !== null) {
+  table += `  ${pad("redis round trip", 18)}${fmt("ns", redisRoundTrip)} per retry (wall, ours+redis − ours)\n`
+}
 table += "\ntargets\n"
 for (const t of targets) table += `  ${t.met ? "met   " : "MISSED"} ${pad(t.target, 48)}${t.ratio.toFixed(3)}\n`
 process.stdout.write(table)
@@ -369,5 +462,7 @@ const result = {
 mkdirSync(join(BENCH, "results"), { recursive: true })
 writeFileSync(join(BENCH, "results", "latest.json"), JSON.stringify(result, null, 2) + "\n")
 process.stdout.write(
-  `\nwrote bench/results/latest.json (${result.durationSeconds} s; workers ${result.workerSeconds.wall} s wall, ${result.workerSeconds.cpu} s CPU; load ${loadBefore[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)})\n`
+  `\nwrote bench/results/latest.json (${result.durationSeconds} s; workers ${result.workerSeconds.wall} s wall, ${result.workerSeconds.cpu} s CPU; load ${
+    loadBefore[0].toFixed(1)
+  } -> ${loadavg()[0].toFixed(1)})\n`
 )

@@ -32,7 +32,17 @@ globalThis.setTimeout = function countedSetTimeout(...a) {
   return realSetTimeout(...a)
 }
 
-const EFFECT = ["ours", "ours+handlers", "effect-loop", "effect-raw", "ours-schedule", "effect-ours", "ours-intersect", "ours+budget", "ours+redis"]
+const EFFECT = [
+  "ours",
+  "ours+handlers",
+  "effect-loop",
+  "effect-raw",
+  "ours-schedule",
+  "effect-ours",
+  "ours-intersect",
+  "ours+budget",
+  "ours+redis"
+]
 const isEffect = EFFECT.includes(impl)
 
 /**
@@ -64,18 +74,50 @@ const expectEqual = (what, actual, expected) => {
 // `retriesPerOp` the retries (= sleeps) in it; every side must match both exactly.
 // ---------------------------------------------------------------------------------------
 const SCENARIOS = {
-  success: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 1, clock: "instant" },
-  retryVirtual: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 10, clock: "instant" },
-  retryReal1ms: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" },
-  retryReal0ms: { policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" },
-  heap: { policy: { maxTries: 10, waitMillis: 60_000, growth: "constant", jitter: "none" }, callsPerOp: 2, clock: "parking" },
+  success: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 1,
+    clock: "instant"
+  },
+  retryVirtual: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 10,
+    clock: "instant"
+  },
+  retryReal1ms: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 4,
+    clock: "real"
+  },
+  retryReal0ms: {
+    policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" },
+    callsPerOp: 4,
+    clock: "real"
+  },
+  heap: {
+    policy: { maxTries: 10, waitMillis: 60_000, growth: "constant", jitter: "none" },
+    callsPerOp: 2,
+    clock: "parking"
+  },
   scaleReal: { policy: { maxTries: 10, waitMillis: 10, growth: "expo", jitter: "full" }, callsPerOp: 4, clock: "real" },
   // retry budgets: the same policies with and without one (ours vs ours+budget / ours+redis)
-  budgetSuccess: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 1, clock: "instant" },
-  budgetRetry: { policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" }, callsPerOp: 10, clock: "instant" },
+  budgetSuccess: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 1,
+    clock: "instant"
+  },
+  budgetRetry: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 10,
+    clock: "instant"
+  },
   // fails 3 times with zero waits: each retry of ours+redis is one round trip to Redis; on
   // the real clock, since the round trip's timeout is a sleep on the fiber's Clock
-  budgetRetryRedis: { policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" }, callsPerOp: 4, clock: "real" }
+  budgetRetryRedis: {
+    policy: { maxTries: 10, waitMillis: 0, growth: "constant", jitter: "none" },
+    callsPerOp: 4,
+    clock: "real"
+  }
 }
 const successLike = scenarioName === "success" || scenarioName === "budgetSuccess"
 const scenario = SCENARIOS[scenarioName]
@@ -89,8 +131,20 @@ const retriesPerOp = callsPerOp - 1
 // at most warmupCapMs (the slowest implementations never reach warmupUnits).
 const timers1ms = scenario.clock === "real" && policy.waitMillis > 0
 const timing = quick
-  ? { warmupMs: 300, warmupUnits: timers1ms ? 0 : 50_000, warmupCapMs: 800, samples: 5, minBatchMs: timers1ms ? 60 : 15 }
-  : { warmupMs: 600, warmupUnits: timers1ms ? 0 : 300_000, warmupCapMs: 2_000, samples: timers1ms ? 7 : 9, minBatchMs: timers1ms ? 150 : 30 }
+  ? {
+    warmupMs: 300,
+    warmupUnits: timers1ms ? 0 : 50_000,
+    warmupCapMs: 800,
+    samples: 5,
+    minBatchMs: timers1ms ? 60 : 15
+  }
+  : {
+    warmupMs: 600,
+    warmupUnits: timers1ms ? 0 : 300_000,
+    warmupCapMs: 2_000,
+    samples: timers1ms ? 7 : 9,
+    minBatchMs: timers1ms ? 150 : 30
+  }
 
 const error = new Error("transient")
 let calls = 0
@@ -189,7 +243,11 @@ const runEffect = async () => {
     const scope = Effect.runSync(Scope.make())
     closeBudget = () => Effect.runPromise(Scope.close(scope, Exit.void))
     budget = await Effect.runPromise(Scope.extend(
-      RedisRetryBudget.make({ redis: process.env.EFFECT_BACKOFF_REDIS_URL, key: `bench:${process.pid}`, ...budgetOptions }),
+      RedisRetryBudget.make({
+        redis: process.env.EFFECT_BACKOFF_REDIS_URL,
+        key: `bench:${process.pid}`,
+        ...budgetOptions
+      }),
       scope
     ))
   }
@@ -337,8 +395,7 @@ async function measure({ run, sleeps, virtual }) {
   else if (scenarioName === "budgetRetryRedis") {
     metrics.budgetRetryRedisCpu = median(samples.map((s) => s.cpu / per))
     metrics.budgetRetryRedisWall = median(samples.map((s) => s.wall / per))
-  }
-  else {
+  } else {
     metrics[`${scenarioName}Cpu`] = median(samples.map((s) => s.cpu / per))
     metrics[`${scenarioName}Wall`] = median(samples.map((s) => s.wall / n))
   }

@@ -33,7 +33,11 @@ const server = http.createServer((req, res) => {
 })
 
 const listen = Effect.async<string>((resume) => {
-  server.listen(0, "127.0.0.1", () => resume(Effect.succeed(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)))
+  server.listen(
+    0,
+    "127.0.0.1",
+    () => resume(Effect.succeed(`http://127.0.0.1:${(server.address() as AddressInfo).port}`))
+  )
 })
 const close = Effect.async<void>((resume) => {
   server.closeAllConnections()
@@ -50,7 +54,8 @@ const program = Effect.gen(function*() {
       maxRetryAfter: "200 millis",
       logger: false,
       onBackoff: (d) => Console.log(`try ${d.tries}: HTTP ${d.status}, waiting ${Duration.format(d.wait)}`),
-      onSuccess: (d) => Console.log(`try ${d.tries}: HTTP ${d.status} for ${d.request.method} ${d.request.url.replace(base, "")}`)
+      onSuccess: (d) =>
+        Console.log(`try ${d.tries}: HTTP ${d.status} for ${d.request.method} ${d.request.url.replace(base, "")}`)
     })
   )
 

@@ -43,7 +43,9 @@ const program = Effect.gen(function*() {
   yield* Console.log(`backoff_retries_total{target="fetchPrice"} ${retries.count}`)
   yield* Console.log(`backoff_giveups_total{target="fetchPrice"} ${giveups.count}`)
   yield* Console.log(`backoff_successes_after_retry_total{target="fetchPrice"} ${recovered.count}`)
-  yield* Console.log(`backoff_wait_seconds: count ${waits.count}, sum ${waits.sum.toFixed(3)} s, max ${waits.max.toFixed(3)} s`)
+  yield* Console.log(
+    `backoff_wait_seconds: count ${waits.count}, sum ${waits.sum.toFixed(3)} s, max ${waits.max.toFixed(3)} s`
+  )
 
   // Or list everything the registry holds for this library.
   const pairs = yield* Metric.snapshot

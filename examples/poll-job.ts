@@ -36,7 +36,9 @@ const pollJob = Backoff.onPredicate(getJob, {
   maxTries: 6,
   logger: false,
   onBackoff: (d) =>
-    Console.log(`  ${d.value?.id} poll ${d.tries}: ${d.value?.state} ${d.value?.progress}%, next in ${Duration.format(d.wait)}`),
+    Console.log(
+      `  ${d.value?.id} poll ${d.tries}: ${d.value?.state} ${d.value?.progress}%, next in ${Duration.format(d.wait)}`
+    ),
   onGiveup: (d) => Console.log(`  ${d.value?.id}: still ${d.value?.state} after ${d.tries} polls, giving up`)
 })
 

@@ -79,7 +79,8 @@ export const fencedBlocks = (text, file = "<text>") => {
   return blocks
 }
 
-const DECLARATION = /^(?:declare\s+)?(?:async\s+function\b|function\b|const\b|let\b|var\b|class\b|abstract\s+class\b|interface\b|type\s+[A-Za-z_$][\w$]*\s*[=<]|enum\b|namespace\b)/
+const DECLARATION =
+  /^(?:declare\s+)?(?:async\s+function\b|function\b|const\b|let\b|var\b|class\b|abstract\s+class\b|interface\b|type\s+[A-Za-z_$][\w$]*\s*[=<]|enum\b|namespace\b)/
 
 /** Exports the unexported top-level declarations (column 0 only), keeping line numbers. */
 export const exportDeclarations = (code) =>
@@ -87,7 +88,8 @@ export const exportDeclarations = (code) =>
 
 /** The generated module for one block, its code on the same lines as in the Markdown file. */
 const moduleText = (source, block) => {
-  const header = `// Generated from ${source}:${block.line} by scripts/extract-doc-examples.mjs. Do not edit: edit the Markdown.`
+  const header =
+    `// Generated from ${source}:${block.line} by scripts/extract-doc-examples.mjs. Do not edit: edit the Markdown.`
   const padding = "\n".repeat(Math.max(1, block.line - 1))
   return `${header}${padding}${exportDeclarations(block.code)}\n\nexport {}\n`
 }
@@ -152,7 +154,9 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
     const written = manifest.documents.reduce((n, d) => n + d.blocks.filter((b) => !b.ignore).length, 0)
     const run = manifest.documents.reduce((n, d) => n + d.blocks.filter((b) => b.run).length, 0)
     console.log(
-      `extract-doc-examples: ${written} examples from ${manifest.documents.length} documents (${run} runnable) -> ${relative(root, outDir)}/`
+      `extract-doc-examples: ${written} examples from ${manifest.documents.length} documents (${run} runnable) -> ${
+        relative(root, outDir)
+      }/`
     )
   } catch (e) {
     console.error(`extract-doc-examples: ${e instanceof Error ? e.message : String(e)}`)

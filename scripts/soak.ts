@@ -124,7 +124,9 @@ const program = Effect.gen(function*() {
   (self) => Effect.locally(self, FiberRef.currentLoggers, HashSet.empty())
 )
 
-console.log(`soak: ${STEPS.toLocaleString("en")} retry steps, heap sampled every ${SAMPLE_EVERY.toLocaleString("en")} after gc()`)
+console.log(
+  `soak: ${STEPS.toLocaleString("en")} retry steps, heap sampled every ${SAMPLE_EVERY.toLocaleString("en")} after gc()`
+)
 Effect.runSync(program)
 const seconds = Number(process.hrtime.bigint() - started) / 1e9
 
@@ -136,7 +138,9 @@ if (first === undefined || last === undefined || steps < STEPS) {
 }
 const growth = last.heapMB / first.heapMB
 console.log(
-  `soak: ${steps.toLocaleString("en")} steps in ${seconds.toFixed(1)} s (${((seconds / steps) * 1e6).toFixed(2)} µs/step); ` +
+  `soak: ${steps.toLocaleString("en")} steps in ${seconds.toFixed(1)} s (${
+    ((seconds / steps) * 1e6).toFixed(2)
+  } µs/step); ` +
     `${calls.toLocaleString("en")} function-form calls; heap first ${first.heapMB.toFixed(2)} MB, last ${
       last.heapMB.toFixed(2)
     } MB (${((growth - 1) * 100).toFixed(1)}%), max ${Math.max(...samples.map((s) => s.heapMB)).toFixed(2)} MB`

@@ -113,7 +113,10 @@ export const makeEffectImpl = (impl, op, policy) => {
       return Effect.retry(op, piped(policy))
     case "ours-intersect":
       // recurs(maxTries) never binds first: the policy's own maxTries ends the run
-      return Backoff.retry(op, { schedule: Schedule.intersect(piped(policy), Schedule.recurs(policy.maxTries)), logger: false })
+      return Backoff.retry(op, {
+        schedule: Schedule.intersect(piped(policy), Schedule.recurs(policy.maxTries)),
+        logger: false
+      })
   }
   throw new Error(`unknown Effect implementation ${impl}`)
 }

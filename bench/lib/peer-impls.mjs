@@ -38,12 +38,24 @@ export const makePeerImpl = (impl, fn, policy) => {
       return bare(fn, policy)
     case "p-retry": {
       if (!peerSupports(impl, policy)) break
-      const options = { retries: maxTries - 1, minTimeout: waitMillis, maxTimeout: Infinity, factor: growth, randomize: false }
+      const options = {
+        retries: maxTries - 1,
+        minTimeout: waitMillis,
+        maxTimeout: Infinity,
+        factor: growth,
+        randomize: false
+      }
       return () => pRetry(fn, options)
     }
     case "async-retry": {
       if (!peerSupports(impl, policy)) break
-      const options = { retries: maxTries - 1, minTimeout: waitMillis, maxTimeout: Infinity, factor: growth, randomize: false }
+      const options = {
+        retries: maxTries - 1,
+        minTimeout: waitMillis,
+        maxTimeout: Infinity,
+        factor: growth,
+        randomize: false
+      }
       return () => asyncRetry(fn, options)
     }
     case "cockatiel": {

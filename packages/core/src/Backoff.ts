@@ -5,9 +5,9 @@
  */
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
 import type { NoExcessProperties } from "effect/Types"
-import type { InvalidOptionError } from "./InvalidOptionError.js"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
+import type { InvalidOptionError } from "./InvalidOptionError.js"
 import type { Jitter } from "./Jitter.js"
 import type { RetryBudget } from "./RetryBudget.js"
 
@@ -155,10 +155,13 @@ export type ExceptionFilterEntry<E = unknown> = TagFilter<E> | AnyClass | ((erro
 export type ExceptionFilter<E = unknown> = ExceptionFilterEntry<E> | ReadonlyArray<ExceptionFilterEntry<E>>
 
 type NarrowTag<E, F extends string> = E extends { readonly _tag: infer T } ? (F extends T ? E : never) : never
-type NarrowOne<E, F> = F extends string ? (string extends F ? E : unknown extends E ? { readonly _tag: F } : NarrowTag<E, F>)
+type NarrowOne<E, F> = F extends string ?
+  (string extends F ? E : unknown extends E ? { readonly _tag: F } : NarrowTag<E, F>)
   : F extends (error: any) => error is infer X ? X
-  : F extends abstract new(...args: any) => infer I
-    ? IsAny<I> extends true ? E : unknown extends E ? I : E extends any ? (E extends I ? E : I extends E ? I : never) : never
+  : F extends abstract new(...args: any) => infer I ? IsAny<I> extends true ? E
+    : unknown extends E ? I
+    : E extends any ? (E extends I ? E : I extends E ? I : never)
+    : never
   : E
 
 declare const NoFilterTypeId: unique symbol
@@ -244,7 +247,10 @@ export interface LoopOptions<A, E> {
  */
 export interface PolicyOptions<In> {
   /** A wait strategy (default `Wait.expo()`), or an Effect producing one, read per run. */
-  readonly wait?: Schedule.Schedule<unknown, In, any> | Effect.Effect<Schedule.Schedule<unknown, In, any>, any, any> | undefined
+  readonly wait?:
+    | Schedule.Schedule<unknown, In, any>
+    | Effect.Effect<Schedule.Schedule<unknown, In, any>, any, any>
+    | undefined
   /** Total calls, the first included (default unlimited). An integer >= 1 or Infinity. */
   readonly maxTries?: RuntimeOption<number> | undefined
   /** Time budget from the start of the first call (default unlimited). */
@@ -421,7 +427,9 @@ export interface ExceptionRetryTyped<E, O> extends Applier {
  * @category models
  */
 export interface ExceptionRetryAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
+  <A, E, R>(
+    self: Effect.Effect<A, E, R>
+  ): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -580,7 +588,11 @@ export const onException: {
     options: O & FilterSlot<ErrorOf<NoInfer<Ret>>, F> & CheckFilter<ErrorOf<NoInfer<Ret>>, F>
   ): (
     ...args: Args
-  ) => Effect.Effect<ExceptionValue<Unwrap<Ret>, O>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
+  ) => Effect.Effect<
+    ExceptionValue<Unwrap<Ret>, O>,
+    ErrorOf<Ret> | OptionsError<O>,
+    ContextOfResult<Ret> | OptionsContext<O>
+  >
 } = internal.onExceptionDual
 
 /**
@@ -697,8 +709,13 @@ export const maxTries: {
  * @category policies
  */
 export const maxTime: {
-  (d: Duration.DurationInput): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, d: Duration.DurationInput): Schedule.Schedule<Duration.Duration, In, R>
+  (
+    d: Duration.DurationInput
+  ): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(
+    self: Schedule.Schedule<Out, In, R>,
+    d: Duration.DurationInput
+  ): Schedule.Schedule<Duration.Duration, In, R>
 } = internal.maxTime
 
 /**

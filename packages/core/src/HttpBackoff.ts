@@ -120,8 +120,11 @@ export interface GiveupDetails extends HttpDetails {
  * @since 0.1.0
  * @category models
  */
-export interface Options
-  extends Omit<Backoff.CommonOptions<Retryable, HttpClientResponse.HttpClientResponse, RetriedError>, "onSuccess" | "onBackoff" | "onGiveup">
+export interface Options extends
+  Omit<
+    Backoff.CommonOptions<Retryable, HttpClientResponse.HttpClientResponse, RetriedError>,
+    "onSuccess" | "onBackoff" | "onGiveup"
+  >
 {
   /** `true` gives up at once on this response or error. */
   readonly giveup?: ((outcome: Retryable) => boolean | Effect.Effect<boolean, never, any>) | undefined

@@ -5,13 +5,7 @@
  * @since 0.1.0
  */
 import type { Duration, Effect, Exit, Schedule } from "effect"
-import type {
-  ExceptionOptions,
-  GiveupReason,
-  OptionsContext,
-  OptionsError,
-  PredicateOptions
-} from "./Backoff.js"
+import type { ExceptionOptions, GiveupReason, OptionsContext, OptionsError, PredicateOptions } from "./Backoff.js"
 import * as internal from "./internal/timeline.js"
 
 /**

@@ -4,9 +4,9 @@
 import { Backoff, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Context, Duration, Effect, Exit, LogLevel, TestClock } from "effect"
+import { defectOf, flaky, keysOf } from "./backoff-helpers.js"
 import type { LogLine } from "./helpers.js"
 import { captureLogs, HttpError, NetError, ParseError, runFor } from "./helpers.js"
-import { defectOf, flaky, keysOf } from "./backoff-helpers.js"
 
 describe("details", () => {
   it.effect("onException: exact key sets for success, backoff and giveup", () =>
@@ -80,17 +80,19 @@ describe("details", () => {
   it.effect("the Effect form has target \"effect\" and args []", () =>
     Effect.gen(function*() {
       const seen: Array<{ target: string; args: ReadonlyArray<unknown> }> = []
-      yield* runFor(Effect.fail("e").pipe(Backoff.onException({
-        wait: Wait.constant(),
-        jitter: null,
-        maxTries: 2,
-        onBackoff: (d) => {
-          seen.push({ target: d.target, args: d.args })
-        },
-        onGiveup: (d) => {
-          seen.push({ target: d.target, args: d.args })
-        }
-      })))
+      yield* runFor(
+        Effect.fail("e").pipe(Backoff.onException({
+          wait: Wait.constant(),
+          jitter: null,
+          maxTries: 2,
+          onBackoff: (d) => {
+            seen.push({ target: d.target, args: d.args })
+          },
+          onGiveup: (d) => {
+            seen.push({ target: d.target, args: d.args })
+          }
+        }))
+      )
       expect(seen).toEqual([{ target: "effect", args: [] }, { target: "effect", args: [] }])
     }))
 
@@ -183,14 +185,16 @@ describe("details", () => {
       expect(objects[1]![1]).toBe(objects[1]![2])
 
       const giveups: Array<object> = []
-      yield* runFor(Effect.fail("e").pipe(Backoff.onException({
-        maxTries: 1,
-        onGiveup: [(d) => {
-          giveups.push(d)
-        }, (d) => {
-          giveups.push(d)
-        }]
-      })))
+      yield* runFor(
+        Effect.fail("e").pipe(Backoff.onException({
+          maxTries: 1,
+          onGiveup: [(d) => {
+            giveups.push(d)
+          }, (d) => {
+            giveups.push(d)
+          }]
+        }))
+      )
       expect(giveups).toHaveLength(2)
       expect(giveups[0]).toBe(giveups[1])
     }))
@@ -242,12 +246,18 @@ describe("handlers", () => {
     }))
 
   const dying = [
-    { name: "throws", handler: (boom: Error) => () => {
+    {
+      name: "throws",
+      handler: (boom: Error) => () => {
         throw boom
-      } },
+      }
+    },
     { name: "rejects", handler: (boom: Error) => () => Promise.reject(boom) },
     { name: "dies", handler: (boom: Error) => () => Effect.die(boom) },
-    { name: "fails (Effect failure)", handler: (boom: Error) => () => Effect.fail(boom) as unknown as Effect.Effect<void> }
+    {
+      name: "fails (Effect failure)",
+      handler: (boom: Error) => () => Effect.fail(boom) as unknown as Effect.Effect<void>
+    }
   ] as const
 
   for (const { handler, name } of dying) {

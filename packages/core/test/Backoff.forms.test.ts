@@ -4,8 +4,8 @@
 import { Backoff, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Deferred, Effect, Exit, Fiber, FiberRef, Option, TestClock } from "effect"
-import { HttpError, NetError, ParseError, runFor, TimeoutError } from "./helpers.js"
 import { defectOf, flaky, Id } from "./backoff-helpers.js"
+import { HttpError, NetError, ParseError, runFor, TimeoutError } from "./helpers.js"
 
 describe("raiseOnGiveup: false", () => {
   it.effect("None on giving up, Some on success, None when the strategy ends; onGiveup still runs", () =>
@@ -93,7 +93,9 @@ describe("function form", () => {
       yield* Effect.exit(renamedEffect)
       // the data-last form is typed for Effects (so the pipe form types its callbacks); at
       // run time it still applies to a function, for JavaScript callers
-      const applier = Backoff.onException({ maxTries: 1, onGiveup: record }) as unknown as (f: typeof named) => typeof named
+      const applier = Backoff.onException({ maxTries: 1, onGiveup: record }) as unknown as (
+        f: typeof named
+      ) => typeof named
       const dataLast = applier(named)
       yield* Effect.exit(dataLast())
       expect(targets).toEqual(["effect", "custom", "eff", "named"])
@@ -164,14 +166,17 @@ describe("function form", () => {
     Effect.gen(function*() {
       const tries: Array<number> = []
       let calls = 0
-      const f = Backoff.onException(() => Effect.suspend(() => ++calls % 3 === 0 ? Effect.succeed(calls) : Effect.fail("e")), {
-        wait: Wait.constant(),
-        jitter: null,
-        maxTries: 3,
-        onSuccess: (d) => {
-          tries.push(d.tries)
+      const f = Backoff.onException(
+        () => Effect.suspend(() => ++calls % 3 === 0 ? Effect.succeed(calls) : Effect.fail("e")),
+        {
+          wait: Wait.constant(),
+          jitter: null,
+          maxTries: 3,
+          onSuccess: (d) => {
+            tries.push(d.tries)
+          }
         }
-      })
+      )
       expect(yield* runFor(f())).toEqual(Exit.succeed(3))
       expect(yield* runFor(f())).toEqual(Exit.succeed(6))
       expect(tries).toEqual([3, 3])

@@ -36,7 +36,9 @@ describe("jitter runs on every wait, zero included (python-backoff's rule)", () 
   it.effect("Jitter.random on a zero wait sleeps a random 0-1 s; a custom `v + 250 ms` sleeps 250 ms", () =>
     Effect.gen(function*() {
       const zero = Wait.constant({ interval: "0 seconds" })
-      const random = yield* callTimes((t) => t.pipe(Backoff.onException({ ...quiet, wait: zero, jitter: Jitter.random, maxTries: 4 })))
+      const random = yield* callTimes((t) =>
+        t.pipe(Backoff.onException({ ...quiet, wait: zero, jitter: Jitter.random, maxTries: 4 }))
+      )
       const gaps = random.times.slice(1).map((t, i) => t - random.times[i]!)
       expect(gaps).toHaveLength(3)
       expect(gaps.every((g) => g > 0 && g < 1000)).toBe(true)
@@ -55,7 +57,9 @@ describe("jitter runs on every wait, zero included (python-backoff's rule)", () 
     Effect.gen(function*() {
       const zero = Wait.constant({ interval: "0 seconds" })
       for (const jitter of [Jitter.full, Jitter.equal, Jitter.none, null]) {
-        const { times } = yield* callTimes((t) => t.pipe(Backoff.onException({ ...quiet, wait: zero, jitter, maxTries: 3 })))
+        const { times } = yield* callTimes((t) =>
+          t.pipe(Backoff.onException({ ...quiet, wait: zero, jitter, maxTries: 3 }))
+        )
         expect(times).toEqual([0, 0, 0])
       }
     }))
@@ -89,7 +93,9 @@ describe("predicates may return Promises: they are awaited, never read as truthy
   it.effect("a rejected predicate Promise is a defect: no further call", () =>
     Effect.gen(function*() {
       const { exit, times } = yield* callTimes((t) =>
-        t.pipe(Backoff.onException({ ...quiet, wait: Wait.constant(), giveup: () => Promise.reject(new Error("broken")) }))
+        t.pipe(
+          Backoff.onException({ ...quiet, wait: Wait.constant(), giveup: () => Promise.reject(new Error("broken")) })
+        )
       )
       expect(times).toHaveLength(1)
       expect((defectOf(exit) as Error).message).toBe("broken")
@@ -100,16 +106,25 @@ describe("a jitter's result is checked: a Duration, a DurationInput or an Effect
   it.effect("a plain Duration and a number of millis are accepted", () =>
     Effect.gen(function*() {
       const duration = yield* callTimes((t) =>
-        t.pipe(Backoff.onException({ ...quiet, wait: Wait.constant(), jitter: () => Duration.millis(300), maxTries: 3 }))
+        t.pipe(
+          Backoff.onException({ ...quiet, wait: Wait.constant(), jitter: () => Duration.millis(300), maxTries: 3 })
+        )
       )
       expect(duration.times).toEqual([0, 300, 600])
       const millis = yield* callTimes((t) =>
-        t.pipe(Backoff.onException({ ...quiet, wait: Wait.constant(), jitter: (w) => Duration.toMillis(w) / 4, maxTries: 3 }))
+        t.pipe(
+          Backoff.onException({ ...quiet, wait: Wait.constant(), jitter: (w) => Duration.toMillis(w) / 4, maxTries: 3 })
+        )
       )
       expect(millis.times).toEqual([0, 250, 500])
     }))
 
-  for (const [label, bad] of [["-5", -5], ["NaN", Number.NaN], ["Infinity", Infinity], ["-1 seconds", "-1 seconds"]] as const) {
+  for (
+    const [label, bad] of [["-5", -5], ["NaN", Number.NaN], ["Infinity", Infinity], [
+      "-1 seconds",
+      "-1 seconds"
+    ]] as const
+  ) {
     it.effect(`a jitter returning ${label} (directly or in an Effect) makes the run die with InvalidOptionError naming jitter`, () =>
       Effect.gen(function*() {
         for (const jitter of [() => bad, () => Effect.succeed(bad)]) {
@@ -176,7 +191,13 @@ describe("time is the Clock's monotonic reading", () => {
         return Effect.fail("e")
       })
       const exit = yield* task.pipe(
-        Backoff.onException({ ...quiet, wait: Wait.constant({ interval: "100 millis" }), jitter: null, maxTime: "300 millis", maxTries: 60 }),
+        Backoff.onException({
+          ...quiet,
+          wait: Wait.constant({ interval: "100 millis" }),
+          jitter: null,
+          maxTime: "300 millis",
+          maxTries: 60
+        }),
         Effect.exit,
         Effect.withClock(clock)
       )
@@ -236,10 +257,12 @@ describe("log lines show short waits with enough precision", () => {
     Effect.gen(function*() {
       const lines: Array<LogLine> = []
       const fiber = yield* Effect.fork(captureLogs(
-        Effect.exit(Effect.fail("e").pipe(Backoff.onException({
-          wait: Wait.constant({ interval: ["2 millis", "1500 millis"] }),
-          jitter: null
-        }))),
+        Effect.exit(
+          Effect.fail("e").pipe(Backoff.onException({
+            wait: Wait.constant({ interval: ["2 millis", "1500 millis"] }),
+            jitter: null
+          }))
+        ),
         lines
       ))
       yield* TestClock.adjust("1 minute")

@@ -4,8 +4,8 @@
 import { Backoff, Jitter, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Clock, Duration, Effect, Exit, Option, Random, Schedule } from "effect"
-import { HttpError, NetError, OtherError, ParseError, runFor, secs, TimeoutError } from "./helpers.js"
 import { failing, flaky } from "./backoff-helpers.js"
+import { HttpError, NetError, OtherError, ParseError, runFor, secs, TimeoutError } from "./helpers.js"
 
 describe("onException: python-backoff behaviours", () => {
   it.effect("maxTries 3: 3 calls, 2 backoffs, 1 giveup with tries 3, fails with the last error itself", () =>

@@ -148,7 +148,9 @@ describe("properties on Timeline (virtual clock)", () => {
           const backoffs = r.events.filter((e) => e._tag === "Backoff")
           const last = backoffs.at(-1)
           // a sleep cut to the budget ends on maxTime (never a nanosecond short)
-          if (last !== undefined && ms(last.wait!) < interval && (jitter.jitter === null || jitter.jitter === Jitter.none)) {
+          if (
+            last !== undefined && ms(last.wait!) < interval && (jitter.jitter === null || jitter.jitter === Jitter.none)
+          ) {
             expect(Math.abs(ms(last.at) + ms(last.wait!) - maxTime)).toBeLessThan(1e-9)
           }
           const calls = r.events.filter((e) => e._tag === "Call")
@@ -374,33 +376,38 @@ describe("properties on the TestClock", () => {
 
   it("for any maxTries on the TestClock: calls == maxTries and backoffs == maxTries - 1", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), jitterArb, fc.integer(), (maxTries, jitter, seed) =>
-        runTest(Effect.gen(function*() {
-          let calls = 0
-          let backoffs = 0
-          const giveups: Array<number> = []
-          const retried = Effect.suspend(() => {
-            calls++
-            return Effect.fail("e")
-          }).pipe(Backoff.onException({
-            wait: Wait.expo({ factor: "10 millis" }),
-            jitter: jitter.jitter,
-            maxTries,
-            logger: false,
-            onBackoff: () => {
-              backoffs++
-            },
-            onGiveup: (d) => {
-              giveups.push(d.tries)
-            }
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 12 }),
+        jitterArb,
+        fc.integer(),
+        (maxTries, jitter, seed) =>
+          runTest(Effect.gen(function*() {
+            let calls = 0
+            let backoffs = 0
+            const giveups: Array<number> = []
+            const retried = Effect.suspend(() => {
+              calls++
+              return Effect.fail("e")
+            }).pipe(Backoff.onException({
+              wait: Wait.expo({ factor: "10 millis" }),
+              jitter: jitter.jitter,
+              maxTries,
+              logger: false,
+              onBackoff: () => {
+                backoffs++
+              },
+              onGiveup: (d) => {
+                giveups.push(d.tries)
+              }
+            }))
+            const fiber = yield* Effect.fork(Effect.exit(Effect.withRandom(retried, Random.make(seed))))
+            yield* TestClock.adjust("1 day")
+            expect(yield* Fiber.join(fiber)).toEqual(Exit.fail("e"))
+            expect(calls).toBe(maxTries)
+            expect(backoffs).toBe(maxTries - 1)
+            expect(giveups).toEqual([maxTries])
           }))
-          const fiber = yield* Effect.fork(Effect.exit(Effect.withRandom(retried, Random.make(seed))))
-          yield* TestClock.adjust("1 day")
-          expect(yield* Fiber.join(fiber)).toEqual(Exit.fail("e"))
-          expect(calls).toBe(maxTries)
-          expect(backoffs).toBe(maxTries - 1)
-          expect(giveups).toEqual([maxTries])
-        }))),
+      ),
       { numRuns: 20 }
     )
   })

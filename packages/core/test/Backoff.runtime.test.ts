@@ -4,8 +4,8 @@
 import { Backoff, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Config, ConfigProvider, Duration, Effect, Exit } from "effect"
-import { runFor, secs } from "./helpers.js"
 import { failing, flaky } from "./backoff-helpers.js"
+import { runFor, secs } from "./helpers.js"
 
 describe("runtime configuration", () => {
   it.effect("maxTries as an Effect: read once per run, never at construction", () =>
@@ -145,7 +145,10 @@ describe("runtime configuration", () => {
 })
 
 describe("maxTime traces (jitter: null)", () => {
-  const trace = (options: { wait: Wait.Wait<unknown>; maxTime: Duration.DurationInput }, callTime?: Duration.DurationInput) =>
+  const trace = (
+    options: { wait: Wait.Wait<unknown>; maxTime: Duration.DurationInput },
+    callTime?: Duration.DurationInput
+  ) =>
     Effect.gen(function*() {
       const waits: Array<number> = []
       const giveups: Array<{ tries: number; elapsed: number }> = []

@@ -47,20 +47,24 @@ describe("InvalidOptionError", () => {
 })
 
 describe("static options throw at construction", () => {
-  for (const [value, shown] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [Number.NaN, "NaN"], ["3", "\"3\""], [
-    -Infinity,
-    "-Infinity"
-  ]] as const) {
+  for (
+    const [value, shown] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [Number.NaN, "NaN"], ["3", "\"3\""], [
+      -Infinity,
+      "-Infinity"
+    ]] as const
+  ) {
     it(`maxTries ${shown}`, () => {
       expectInvalid(() => Backoff.onException({ maxTries: any(value) }), "maxTries", value, shown)
       expectInvalid(() => Backoff.onPredicate({ maxTries: any(value) }), "maxTries", value, shown)
     })
   }
 
-  for (const [value, shown] of [[-1, "-1"], [Number.NaN, "NaN"], ["-1 seconds", "\"-1 seconds\""], [
-    "soon",
-    "\"soon\""
-  ]] as const) {
+  for (
+    const [value, shown] of [[-1, "-1"], [Number.NaN, "NaN"], ["-1 seconds", "\"-1 seconds\""], [
+      "soon",
+      "\"soon\""
+    ]] as const
+  ) {
     it(`maxTime ${shown}`, () => {
       expectInvalid(() => Backoff.onException({ maxTime: any(value) }), "maxTime", value, shown)
       expectInvalid(() => Backoff.onPredicate({ maxTime: any(value) }), "maxTime", value, shown)

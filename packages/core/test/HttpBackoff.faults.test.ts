@@ -16,7 +16,8 @@ import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import type { Layer } from "effect"
+import { Effect, Exit, Fiber, Option, Stream } from "effect"
 import * as http from "node:http"
 import type { AddressInfo, Socket } from "node:net"
 
@@ -175,28 +176,32 @@ const SLACK = 400
 
 for (const [name, layer] of clients) {
   describe(`retryTransient with ${name} against a misbehaving loopback server`, () => {
-    it.scopedLive("a stalled body (503, content-length 100, one byte, silence) ends within maxTime + one timeout", () =>
-      Effect.gen(function*() {
-        const server = yield* startServer((_req, res) => stalled503(res))
-        const client = (yield* HttpClient.HttpClient).pipe(
-          withAttemptTimeout(300),
-          HttpBackoff.retryTransient({ maxTries: 3, maxTime: "500 millis", logger: false })
-        )
-        const t0 = yield* now
-        const exit = yield* client.get(server.url).pipe(Effect.timeout("3 seconds"), Effect.exit)
-        const elapsed = (yield* now) - t0
-        // gave up with the last 503, well before a stalled body could have ended
-        expect(Exit.isSuccess(exit) && exit.value.status).toBe(503)
-        expect(elapsed).toBeLessThan(500 + 300 + SLACK)
-        expect(server.seen.length).toBeGreaterThanOrEqual(2)
-        expect(server.seen.length).toBeLessThanOrEqual(3)
-        // each retried response was aborted before the next request came: never read to the end
-        for (let i = 0; i < server.seen.length - 1; i++) {
-          expect(server.seen[i]!.finished).toBe(false)
-          expect(server.seen[i]!.closedAt).toBeDefined()
-          expect(server.seen[i]!.closedAt!).toBeLessThanOrEqual(server.seen[i + 1]!.at)
-        }
-      }).pipe(Effect.provide(layer)), 10_000)
+    it.scopedLive(
+      "a stalled body (503, content-length 100, one byte, silence) ends within maxTime + one timeout",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* startServer((_req, res) => stalled503(res))
+          const client = (yield* HttpClient.HttpClient).pipe(
+            withAttemptTimeout(300),
+            HttpBackoff.retryTransient({ maxTries: 3, maxTime: "500 millis", logger: false })
+          )
+          const t0 = yield* now
+          const exit = yield* client.get(server.url).pipe(Effect.timeout("3 seconds"), Effect.exit)
+          const elapsed = (yield* now) - t0
+          // gave up with the last 503, well before a stalled body could have ended
+          expect(Exit.isSuccess(exit) && exit.value.status).toBe(503)
+          expect(elapsed).toBeLessThan(500 + 300 + SLACK)
+          expect(server.seen.length).toBeGreaterThanOrEqual(2)
+          expect(server.seen.length).toBeLessThanOrEqual(3)
+          // each retried response was aborted before the next request came: never read to the end
+          for (let i = 0; i < server.seen.length - 1; i++) {
+            expect(server.seen[i]!.finished).toBe(false)
+            expect(server.seen[i]!.closedAt).toBeDefined()
+            expect(server.seen[i]!.closedAt!).toBeLessThanOrEqual(server.seen[i + 1]!.at)
+          }
+        }).pipe(Effect.provide(layer)),
+      10_000
+    )
 
     it.scopedLive("a body trickling for 3 s does not stretch a 400 ms budget", () =>
       Effect.gen(function*() {
@@ -227,10 +232,16 @@ for (const [name, layer] of clients) {
       Effect.gen(function*() {
         const server = yield* startServer((req, res, seen) => {
           // answer once the body is in, as a store would
-          req.on("end", () => seen.n === 1 ? (res.writeHead(503), res.end("busy")) : ok(res, `stored ${seen.body.length}`))
+          req.on("end", () =>
+            seen.n === 1 ? (res.writeHead(503), res.end("busy")) : ok(res, `stored ${seen.body.length}`))
         })
         const client = (yield* HttpClient.HttpClient).pipe(
-          HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "5 millis" }), jitter: null, maxTries: 3, logger: false })
+          HttpBackoff.retryTransient({
+            wait: Wait.constant({ interval: "5 millis" }),
+            jitter: null,
+            maxTries: 3,
+            logger: false
+          })
         )
         // a web ReadableStream is read once: a second attempt would find it drained
         const body = new ReadableStream<Uint8Array>({
@@ -240,11 +251,15 @@ for (const [name, layer] of clients) {
           }
         })
         const request = HttpClientRequest.put(`${server.url}/doc`).pipe(
-          HttpClientRequest.bodyStream(Stream.fromReadableStream(() => body, (e) => e), { contentType: "text/plain" })
+          HttpClientRequest.bodyStream(
+            Stream.fromReadableStream(() =>
+              body, (e) => e),
+            { contentType: "text/plain" }
+          )
         )
         const response = yield* client.execute(request)
         expect(response.status).toBe(503)
-        expect(server.seen.map((s) => `${s.method} ${JSON.stringify(s.body)}`)).toEqual(['PUT "hello world"'])
+        expect(server.seen.map((s) => `${s.method} ${JSON.stringify(s.body)}`)).toEqual(["PUT \"hello world\""])
       }).pipe(Effect.provide(layer)), 10_000)
 
     it.scopedLive("the same PUT with the body as bytes is retried, whole each time", () =>
@@ -253,7 +268,12 @@ for (const [name, layer] of clients) {
           req.on("end", () => seen.n === 1 ? (res.writeHead(503), res.end("busy")) : ok(res, `stored ${seen.body}`))
         })
         const client = (yield* HttpClient.HttpClient).pipe(
-          HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "5 millis" }), jitter: null, maxTries: 3, logger: false })
+          HttpBackoff.retryTransient({
+            wait: Wait.constant({ interval: "5 millis" }),
+            jitter: null,
+            maxTries: 3,
+            logger: false
+          })
         )
         const request = HttpClientRequest.put(`${server.url}/doc`).pipe(
           HttpClientRequest.bodyUint8Array(new TextEncoder().encode("hello world"), "text/plain")
@@ -263,97 +283,120 @@ for (const [name, layer] of clients) {
         expect(server.seen.map((s) => s.body)).toEqual(["hello world", "hello world"])
       }).pipe(Effect.provide(layer)), 10_000)
 
-    it.scopedLive("a retried 32 MB response is released before the sleep; an outer timeout in the sleep sends nothing more", () =>
-      Effect.gen(function*() {
-        const server = yield* startServer((_req, res) => {
-          res.writeHead(503, { "content-type": "application/octet-stream" })
-          writeLarge(res, 32 * 1024 * 1024)
-        })
-        const client = (yield* HttpClient.HttpClient).pipe(
-          HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "2 seconds" }), jitter: null, maxTries: 3, logger: false })
-        )
-        const exit = yield* client.get(server.url).pipe(Effect.timeout("300 millis"), Effect.exit)
-        expect(Exit.isFailure(exit)).toBe(true)
-        // the client layer is still open here: only the release can have closed the response
-        expect(yield* eventually(() => server.pending() === 0 && server.open() === 0)).toBe(true)
-        expect(server.seen).toHaveLength(1)
-        expect(server.seen[0]!.finished).toBe(false)
-      }).pipe(Effect.provide(layer)), 10_000)
-
-    it.scopedLive("interrupted before the loop releases it (in a slow giveup), the response is released", () =>
-      Effect.gen(function*() {
-        const server = yield* startServer((_req, res) => {
-          res.writeHead(503, { "content-type": "application/octet-stream" })
-          writeLarge(res, 32 * 1024 * 1024)
-        })
-        const client = (yield* HttpClient.HttpClient).pipe(
-          HttpBackoff.retryTransient({
-            wait: Wait.constant({ interval: "5 millis" }),
-            jitter: null,
-            maxTries: 3,
-            logger: false,
-            // the response is held while this runs: nothing has released it yet
-            giveup: () => Effect.as(Effect.sleep("5 seconds"), false)
+    it.scopedLive(
+      "a retried 32 MB response is released before the sleep; an outer timeout in the sleep sends nothing more",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* startServer((_req, res) => {
+            res.writeHead(503, { "content-type": "application/octet-stream" })
+            writeLarge(res, 32 * 1024 * 1024)
           })
-        )
-        const fiber = yield* Effect.fork(client.get(server.url))
-        expect(yield* eventually(() => server.seen.length === 1)).toBe(true)
-        yield* Effect.sleep("100 millis")
-        yield* Fiber.interrupt(fiber)
-        expect(yield* eventually(() => server.pending() === 0 && server.open() === 0)).toBe(true)
-        expect(server.seen[0]!.finished).toBe(false)
-      }).pipe(Effect.provide(layer)), 10_000)
+          const client = (yield* HttpClient.HttpClient).pipe(
+            HttpBackoff.retryTransient({
+              wait: Wait.constant({ interval: "2 seconds" }),
+              jitter: null,
+              maxTries: 3,
+              logger: false
+            })
+          )
+          const exit = yield* client.get(server.url).pipe(Effect.timeout("300 millis"), Effect.exit)
+          expect(Exit.isFailure(exit)).toBe(true)
+          // the client layer is still open here: only the release can have closed the response
+          expect(yield* eventually(() => server.pending() === 0 && server.open() === 0)).toBe(true)
+          expect(server.seen).toHaveLength(1)
+          expect(server.seen[0]!.finished).toBe(false)
+        }).pipe(Effect.provide(layer)),
+      10_000
+    )
 
-    it.scopedLive("500 retried requests (large, stalled and Retry-After bodies, some cut by a timeout) leave no socket open", () =>
-      Effect.gen(function*() {
-        const REQUESTS = 500
-        const CONCURRENCY = 50
-        const attempts = new Map<string, number>()
-        const server = yield* startServer((req, res) => {
-          const id = String(req.headers["x-req"])
-          const n = (attempts.get(id) ?? 0) + 1
-          attempts.set(id, n)
-          if (n > 1) return ok(res)
-          const kind = Number(id) % 10
-          if (kind === 0) {
-            // a long Retry-After: the outer timeout below interrupts this run in its sleep
-            res.writeHead(503, { "retry-after": "5" })
-            return writeLarge(res, 256 * 1024)
-          }
-          if (kind < 5) return stalled503(res)
-          res.writeHead(503, { "content-type": "application/octet-stream" })
-          writeLarge(res, 64 * 1024)
-        })
-        const client = (yield* HttpClient.HttpClient).pipe(
-          withAttemptTimeout(2_000),
-          HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "5 millis" }), jitter: null, maxTries: 3, logger: false })
-        )
-        const t0 = yield* now
-        const results = yield* Effect.forEach(
-          Array.from({ length: REQUESTS }, (_, i) => i),
-          (i) =>
-            client.execute(HttpClientRequest.get(server.url).pipe(HttpClientRequest.setHeader("x-req", String(i)))).pipe(
-              Effect.flatMap((response) => response.text),
-              Effect.timeout(i % 10 === 0 ? "500 millis" : "10 seconds"),
-              Effect.option
-            ),
-          { concurrency: CONCURRENCY }
-        )
-        const wallMs = Math.round((yield* now) - t0)
-        const cut = results.filter(Option.isNone).length
-        // every run ended: the 10% with Retry-After 5 s were cut in their sleep, the others got "ok"
-        expect(results.filter((r) => Option.isSome(r) && r.value === "ok")).toHaveLength(REQUESTS - REQUESTS / 10)
-        expect(cut).toBe(REQUESTS / 10)
-        // idle keep-alive connections are the client's pool, not a leak: close them, then
-        // count what is still open (a socket held by a response nobody released)
-        server.closeIdle()
-        const clean = yield* eventually(() => server.pending() === 0 && server.open() === 0, 2_000)
-        console.log(
-          `${name}: ${REQUESTS} requests, ${server.seen.length} attempts in ${wallMs} ms, peak ${server.peak()} sockets, ` +
-            `${server.open()} open and ${server.pending()} responses held at the end`
-        )
-        expect(clean).toBe(true)
-        expect(server.peak()).toBeLessThanOrEqual(2 * CONCURRENCY + 5)
-      }).pipe(Effect.provide(layer)), 60_000)
+    it.scopedLive(
+      "interrupted before the loop releases it (in a slow giveup), the response is released",
+      () =>
+        Effect.gen(function*() {
+          const server = yield* startServer((_req, res) => {
+            res.writeHead(503, { "content-type": "application/octet-stream" })
+            writeLarge(res, 32 * 1024 * 1024)
+          })
+          const client = (yield* HttpClient.HttpClient).pipe(
+            HttpBackoff.retryTransient({
+              wait: Wait.constant({ interval: "5 millis" }),
+              jitter: null,
+              maxTries: 3,
+              logger: false,
+              // the response is held while this runs: nothing has released it yet
+              giveup: () => Effect.as(Effect.sleep("5 seconds"), false)
+            })
+          )
+          const fiber = yield* Effect.fork(client.get(server.url))
+          expect(yield* eventually(() => server.seen.length === 1)).toBe(true)
+          yield* Effect.sleep("100 millis")
+          yield* Fiber.interrupt(fiber)
+          expect(yield* eventually(() => server.pending() === 0 && server.open() === 0)).toBe(true)
+          expect(server.seen[0]!.finished).toBe(false)
+        }).pipe(Effect.provide(layer)),
+      10_000
+    )
+
+    it.scopedLive(
+      "500 retried requests (large, stalled and Retry-After bodies, some cut by a timeout) leave no socket open",
+      () =>
+        Effect.gen(function*() {
+          const REQUESTS = 500
+          const CONCURRENCY = 50
+          const attempts = new Map<string, number>()
+          const server = yield* startServer((req, res) => {
+            const id = String(req.headers["x-req"])
+            const n = (attempts.get(id) ?? 0) + 1
+            attempts.set(id, n)
+            if (n > 1) return ok(res)
+            const kind = Number(id) % 10
+            if (kind === 0) {
+              // a long Retry-After: the outer timeout below interrupts this run in its sleep
+              res.writeHead(503, { "retry-after": "5" })
+              return writeLarge(res, 256 * 1024)
+            }
+            if (kind < 5) return stalled503(res)
+            res.writeHead(503, { "content-type": "application/octet-stream" })
+            writeLarge(res, 64 * 1024)
+          })
+          const client = (yield* HttpClient.HttpClient).pipe(
+            withAttemptTimeout(2_000),
+            HttpBackoff.retryTransient({
+              wait: Wait.constant({ interval: "5 millis" }),
+              jitter: null,
+              maxTries: 3,
+              logger: false
+            })
+          )
+          const t0 = yield* now
+          const results = yield* Effect.forEach(
+            Array.from({ length: REQUESTS }, (_, i) => i),
+            (i) =>
+              client.execute(HttpClientRequest.get(server.url).pipe(HttpClientRequest.setHeader("x-req", String(i))))
+                .pipe(
+                  Effect.flatMap((response) => response.text),
+                  Effect.timeout(i % 10 === 0 ? "500 millis" : "10 seconds"),
+                  Effect.option
+                ),
+            { concurrency: CONCURRENCY }
+          )
+          const wallMs = Math.round((yield* now) - t0)
+          const cut = results.filter(Option.isNone).length
+          // every run ended: the 10% with Retry-After 5 s were cut in their sleep, the others got "ok"
+          expect(results.filter((r) => Option.isSome(r) && r.value === "ok")).toHaveLength(REQUESTS - REQUESTS / 10)
+          expect(cut).toBe(REQUESTS / 10)
+          // idle keep-alive connections are the client's pool, not a leak: close them, then
+          // count what is still open (a socket held by a response nobody released)
+          server.closeIdle()
+          const clean = yield* eventually(() => server.pending() === 0 && server.open() === 0, 2_000)
+          console.log(
+            `${name}: ${REQUESTS} requests, ${server.seen.length} attempts in ${wallMs} ms, peak ${server.peak()} sockets, ` +
+              `${server.open()} open and ${server.pending()} responses held at the end`
+          )
+          expect(clean).toBe(true)
+          expect(server.peak()).toBeLessThanOrEqual(2 * CONCURRENCY + 5)
+        }).pipe(Effect.provide(layer)),
+      60_000
+    )
   })
 }

@@ -27,7 +27,9 @@ const scripted = (replies: ReadonlyArray<Reply>) => {
       const reply = replies[Math.min(sent.length, replies.length - 1)]!
       sent.push({ method: request.method, url: url.toString(), at })
       if ("transport" in reply) {
-        return Effect.fail(new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" }))
+        return Effect.fail(
+          new HttpClientError.RequestError({ request, reason: "Transport", description: "socket hang up" })
+        )
       }
       if ("hang" in reply) return Effect.never
       return Effect.succeed(HttpClientResponse.fromWeb(
@@ -290,7 +292,9 @@ describe("retryTransient on virtual time", () => {
   it.effect("a policy wait longer than Retry-After wins", () =>
     Effect.gen(function*() {
       const { client, sent } = scripted([{ status: 503, headers: { "Retry-After": "1" } }, { status: 200 }])
-      const retried = client.pipe(HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "5 seconds" }), jitter: null, logger: false }))
+      const retried = client.pipe(
+        HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "5 seconds" }), jitter: null, logger: false })
+      )
       yield* runFor(retried.get("http://api.test/"), "1 minute")
       expect(sent.map((s) => s.at)).toEqual([0, 5000])
     }))
@@ -303,7 +307,9 @@ describe("retryTransient on virtual time", () => {
         { status: 503, headers: { "Retry-After": "Wed, 15 Jan 2025 12:00:07 GMT" } },
         { status: 200 }
       ])
-      const retried = client.pipe(HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "1 second" }), jitter: null, logger: false }))
+      const retried = client.pipe(
+        HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "1 second" }), jitter: null, logger: false })
+      )
       yield* runFor(retried.get("http://api.test/"), "1 minute")
       expect(sent.map((s) => s.at - start)).toEqual([0, 7000])
     }))
@@ -311,7 +317,9 @@ describe("retryTransient on virtual time", () => {
   it.effect("an unparseable Retry-After falls back to the policy wait", () =>
     Effect.gen(function*() {
       const { client, sent } = scripted([{ status: 503, headers: { "Retry-After": "soon" } }, { status: 200 }])
-      const retried = client.pipe(HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "2 seconds" }), jitter: null, logger: false }))
+      const retried = client.pipe(
+        HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "2 seconds" }), jitter: null, logger: false })
+      )
       yield* runFor(retried.get("http://api.test/"), "1 minute")
       expect(sent.map((s) => s.at)).toEqual([0, 2000])
     }))
@@ -321,14 +329,19 @@ describe("retryTransient on virtual time", () => {
       const script = [{ status: 429, headers: { "Retry-After": "3600" } }, { status: 200 }]
       const capped = scripted(script)
       yield* runFor(
-        capped.client.pipe(HttpBackoff.retryTransient({ maxRetryAfter: "5 seconds", jitter: null, logger: false })).get("http://api.test/"),
+        capped.client.pipe(HttpBackoff.retryTransient({ maxRetryAfter: "5 seconds", jitter: null, logger: false })).get(
+          "http://api.test/"
+        ),
         "2 hours"
       )
       expect(capped.sent.map((s) => s.at)).toEqual([0, 5000])
 
       const byDefault = scripted(script)
       const start = yield* TestClock.currentTimeMillis
-      yield* runFor(byDefault.client.pipe(HttpBackoff.retryTransient({ jitter: null, logger: false })).get("http://api.test/"), "2 hours")
+      yield* runFor(
+        byDefault.client.pipe(HttpBackoff.retryTransient({ jitter: null, logger: false })).get("http://api.test/"),
+        "2 hours"
+      )
       expect(byDefault.sent.map((s) => s.at - start)).toEqual([0, 60_000])
     }))
 
@@ -368,7 +381,12 @@ describe("retryTransient on virtual time", () => {
       const { client, sent } = scripted([{ status: 503, headers: { "Retry-After": "4" } }, { status: 503 }])
       const retried = client.pipe(
         HttpClient.filterStatusOk,
-        HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "1 second" }), jitter: null, maxTries: 3, logger: false })
+        HttpBackoff.retryTransient({
+          wait: Wait.constant({ interval: "1 second" }),
+          jitter: null,
+          maxTries: 3,
+          logger: false
+        })
       )
       const exit = yield* runFor(retried.get("http://api.test/"), "1 minute")
       expect(sent.map((s) => s.at)).toEqual([0, 4000, 5000])
@@ -451,7 +469,14 @@ describe("retryTransient on virtual time", () => {
           }, { highWaterMark: 0 })
           return HttpClientResponse.fromWeb(request, new Response(body, { status: 503 }))
         })
-      ).pipe(HttpBackoff.retryTransient({ maxTries: 3, wait: Wait.constant({ interval: "1 second" }), jitter: null, logger: false }))
+      ).pipe(
+        HttpBackoff.retryTransient({
+          maxTries: 3,
+          wait: Wait.constant({ interval: "1 second" }),
+          jitter: null,
+          logger: false
+        })
+      )
       const fiber = yield* Effect.fork(client.get("http://api.test/"))
       yield* TestClock.adjust("500 millis")
       // mid-sleep: the first response is already gone
@@ -485,7 +510,9 @@ describe("retryTransient on virtual time", () => {
   it.effect("interrupting during a Retry-After sleep sends nothing more", () =>
     Effect.gen(function*() {
       const { client, sent } = scripted([{ status: 503, headers: { "Retry-After": "10" } }, { status: 200 }])
-      const fiber = yield* Effect.fork(client.pipe(HttpBackoff.retryTransient({ logger: false })).get("http://api.test/"))
+      const fiber = yield* Effect.fork(
+        client.pipe(HttpBackoff.retryTransient({ logger: false })).get("http://api.test/")
+      )
       yield* TestClock.adjust("5 seconds")
       yield* Fiber.interrupt(fiber)
       yield* TestClock.adjust("1 minute")
@@ -495,7 +522,13 @@ describe("retryTransient on virtual time", () => {
   it.effect("jitter stays seeded: with Retry-After absent the policy's jittered wait is used", () =>
     Effect.gen(function*() {
       const { client, sent } = scripted([{ status: 503 }, { status: 200 }])
-      const retried = client.pipe(HttpBackoff.retryTransient({ wait: Wait.constant({ interval: "10 seconds" }), jitter: Jitter.full, logger: false }))
+      const retried = client.pipe(
+        HttpBackoff.retryTransient({
+          wait: Wait.constant({ interval: "10 seconds" }),
+          jitter: Jitter.full,
+          logger: false
+        })
+      )
       yield* runFor(retried.get("http://api.test/").pipe(Effect.withRandom(Random.make(7))), "1 minute")
       const expected = yield* Jitter.full(Duration.seconds(10)).pipe(Effect.withRandom(Random.make(7)))
       expect(sent[1]!.at).toBe(Duration.toMillis(expected))
@@ -521,12 +554,20 @@ describe("retryTransient options", () => {
     expect(invalidOption(() => HttpBackoff.retryTransient({ maxRetryAfter: -1 })).message).toBe(
       "maxRetryAfter must be a non-negative duration (\"2 seconds\", a number of milliseconds, a Duration), got -1"
     )
-    expect(invalidOption(() => HttpBackoff.retryTransient({ retryNonIdempotent: "yes" as any })).option).toBe("retryNonIdempotent")
-    expect(invalidOption(() => HttpBackoff.retryTransient({ maxTries: 0 })).message).toBe("maxTries must be an integer >= 1, got 0")
+    expect(invalidOption(() => HttpBackoff.retryTransient({ retryNonIdempotent: "yes" as any })).option).toBe(
+      "retryNonIdempotent"
+    )
+    expect(invalidOption(() => HttpBackoff.retryTransient({ maxTries: 0 })).message).toBe(
+      "maxTries must be an integer >= 1, got 0"
+    )
     expect(invalidOption(() => HttpBackoff.retryTransient({ retryOn: 503 as any })).option).toBe("retryOn")
-    expect(invalidOption(() => HttpBackoff.retryTransient({ exception: "RequestError" } as any)).option).toBe("exception")
+    expect(invalidOption(() => HttpBackoff.retryTransient({ exception: "RequestError" } as any)).option).toBe(
+      "exception"
+    )
     expect(invalidOption(() => HttpBackoff.retryTransient({ giveup: true as any })).option).toBe("giveup")
-    expect(invalidOption(() => HttpBackoff.waitRetryAfter(Wait.expo(), { maxRetryAfter: "-5 seconds" })).option).toBe("maxRetryAfter")
+    expect(invalidOption(() => HttpBackoff.waitRetryAfter(Wait.expo(), { maxRetryAfter: "-5 seconds" })).option).toBe(
+      "maxRetryAfter"
+    )
   })
 
   it.effect("data-first and data-last forms behave the same", () =>
@@ -547,7 +588,9 @@ describe("retryTransient options", () => {
     }
     expect(HttpBackoff.isIdempotent(HttpClientRequest.post("/"))).toBe(false)
     expect(HttpBackoff.isIdempotent(HttpClientRequest.patch("/"))).toBe(false)
-    expect(HttpBackoff.isIdempotent(HttpClientRequest.post("/").pipe(HttpClientRequest.setHeader("Idempotency-Key", "k")))).toBe(true)
+    expect(
+      HttpBackoff.isIdempotent(HttpClientRequest.post("/").pipe(HttpClientRequest.setHeader("Idempotency-Key", "k")))
+    ).toBe(true)
     expect([408, 425, 429, 500, 502, 503, 504].every(HttpBackoff.isTransientStatus)).toBe(true)
     expect([200, 301, 400, 401, 404, 409, 501, 505].some(HttpBackoff.isTransientStatus)).toBe(false)
   })
@@ -641,7 +684,9 @@ describe("waitRetryAfter", () => {
     Effect.gen(function*() {
       const long = response({ "Retry-After": "600" })
       const waits = yield* Wait.delays(
-        HttpBackoff.waitRetryAfter(Wait.constant({ interval: ["1 second", "1 second"] }), { maxRetryAfter: "10 seconds" }),
+        HttpBackoff.waitRetryAfter(Wait.constant({ interval: ["1 second", "1 second"] }), {
+          maxRetryAfter: "10 seconds"
+        }),
         5,
         [long, long, long]
       )
@@ -650,7 +695,9 @@ describe("waitRetryAfter", () => {
 
   it.effect("the default cap is 60 seconds", () =>
     Effect.gen(function*() {
-      const waits = yield* Wait.delays(HttpBackoff.waitRetryAfter(Wait.expo()), 1, [response({ "Retry-After": "3600" })])
+      const waits = yield* Wait.delays(HttpBackoff.waitRetryAfter(Wait.expo()), 1, [
+        response({ "Retry-After": "3600" })
+      ])
       expect(waits.map(seconds)).toEqual([60])
     }))
 })

@@ -74,7 +74,11 @@ const rows: ReadonlyArray<readonly [string, unknown, string]> = [
   ["a bigint inside an array", [1n, 2], "[1n, 2]"],
   ["a symbol", Symbol("s"), "Symbol(s)"],
   ["a symbol inside an object", { s: Symbol("t") }, "{ s: Symbol(t) }"],
-  ["an object whose toString and getter throw", throwingToString, "{ toString: function toString, broken: [unreadable] }"],
+  [
+    "an object whose toString and getter throw",
+    throwingToString,
+    "{ toString: function toString, broken: [unreadable] }"
+  ],
   ["a Proxy whose every trap throws", hostileProxy, "an object"],
   ["a revoked Proxy", revoked, "an object"],
   ["an object with no prototype", Object.create(null), "[Object: null prototype] {}"],
@@ -82,9 +86,13 @@ const rows: ReadonlyArray<readonly [string, unknown, string]> = [
   ["-0", -0, "-0"],
   ["an invalid Date", new Date(NaN), "Invalid Date"],
   ["nested deeply", { a: { b: { c: { d: 1 } } } }, "{ a: { b: {…} } }"],
-  ["a class instance", new (class Point {
-    constructor(readonly x: number) {}
-  })(1), "Point { x: 1 }"]
+  [
+    "a class instance",
+    new (class Point {
+      constructor(readonly x: number) {}
+    })(1),
+    "Point { x: 1 }"
+  ]
 ]
 
 describe("InvalidOptionError messages never throw", () => {
@@ -126,19 +134,32 @@ describe("InvalidOptionError messages never throw", () => {
 
   it("property: any value, wrapped in cycles, gives a bounded message and never throws", () => {
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withTypedArray: true, withSparseArray: true, withBoxedValues: true }), fc.boolean(), (value, cyclic) => {
-        let subject: unknown = value
-        if (cyclic) {
-          const holder: Array<unknown> = [value]
-          holder.push({ back: holder })
-          subject = holder
+      fc.property(
+        fc.anything({
+          withBigInt: true,
+          withDate: true,
+          withMap: true,
+          withSet: true,
+          withNullPrototype: true,
+          withTypedArray: true,
+          withSparseArray: true,
+          withBoxedValues: true
+        }),
+        fc.boolean(),
+        (value, cyclic) => {
+          let subject: unknown = value
+          if (cyclic) {
+            const holder: Array<unknown> = [value]
+            holder.push({ back: holder })
+            subject = holder
+          }
+          const error = make(subject)
+          const texts = renderings(error)
+          expect(texts.message.startsWith(PREFIX)).toBe(true)
+          expect(texts.message.length).toBeLessThanOrEqual(BOUND)
+          for (const text of Object.values(texts)) expect(typeof text).toBe("string")
         }
-        const error = make(subject)
-        const texts = renderings(error)
-        expect(texts.message.startsWith(PREFIX)).toBe(true)
-        expect(texts.message.length).toBeLessThanOrEqual(BOUND)
-        for (const text of Object.values(texts)) expect(typeof text).toBe("string")
-      })
+      )
     )
   })
 

@@ -1,15 +1,6 @@
 import { InvalidOptionError, Jitter, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
-import {
-  Duration,
-  Effect,
-  Exit,
-  FastCheck as fc,
-  Fiber,
-  Random,
-  Schedule,
-  TestClock
-} from "effect"
+import { Duration, Effect, Exit, FastCheck as fc, Fiber, Random, Schedule, TestClock } from "effect"
 import { firstBad, gaps, MAX, NANO, retryTimeline, seededMillis, steps } from "./schedule-helpers.js"
 
 // ---------------------------------------------------------------------------

@@ -4,7 +4,19 @@
  */
 import { Backoff, InvalidOptionError, Jitter, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Random, Schedule, Stream, TestClock } from "effect"
+import {
+  Chunk,
+  Clock,
+  Duration,
+  Effect,
+  Exit,
+  FastCheck as fc,
+  Fiber,
+  Random,
+  Schedule,
+  Stream,
+  TestClock
+} from "effect"
 import { HttpError, OtherError, runTest } from "./helpers.js"
 
 const ms = (d: Duration.Duration) => Duration.toMillis(d)
@@ -55,7 +67,13 @@ describe("Backoff.maxTries / maxTime as Schedule combinators", () => {
   })
 
   it("Backoff.schedule(options) is the policy onException runs: wait, jitter, limits", () => {
-    expect(delaysOf(Backoff.schedule({ wait: Wait.fibo(), jitter: null, maxTries: 6 }))).toEqual([1000, 1000, 2000, 3000, 5000])
+    expect(delaysOf(Backoff.schedule({ wait: Wait.fibo(), jitter: null, maxTries: 6 }))).toEqual([
+      1000,
+      1000,
+      2000,
+      3000,
+      5000
+    ])
     // default jitter is full: every wait within [0, the strategy's wait]
     const jittered = delaysOf(Backoff.schedule({ wait: Wait.constant({ interval: "1 second" }), maxTries: 50 }), 100)
     expect(jittered).toHaveLength(49)
@@ -78,7 +96,14 @@ describe("Backoff.tapBackoff / tapGiveup under Effect's own driver", () => {
       const policy = Wait.expo({ factor: "1 second" }).pipe(
         Backoff.maxTime("5 seconds"),
         Backoff.tapBackoff((d) => {
-          seen.push({ event: "backoff", target: d.target, args: d.args, tries: d.tries, wait: ms(d.wait), e: d.exception })
+          seen.push({
+            event: "backoff",
+            target: d.target,
+            args: d.args,
+            tries: d.tries,
+            wait: ms(d.wait),
+            e: d.exception
+          })
         }),
         Backoff.tapGiveup((d) => {
           seen.push({ event: "giveup", tries: d.tries, reason: d.reason, e: d.exception })
@@ -166,7 +191,9 @@ describe("Backoff.retry / Backoff.repeat", () => {
     Effect.gen(function*() {
       let calls = 0
       const task = Effect.suspend(() => Effect.fail(++calls))
-      const untilThree = yield* Effect.exit(task.pipe(Backoff.retry({ times: 10, until: (n) => n >= 3, logger: false })))
+      const untilThree = yield* Effect.exit(
+        task.pipe(Backoff.retry({ times: 10, until: (n) => n >= 3, logger: false }))
+      )
       expect(untilThree).toEqual(Exit.fail(3))
       calls = 0
       const times = yield* Effect.exit(task.pipe(Backoff.retry({ times: 4, logger: false })))
@@ -329,10 +356,17 @@ describe("interop: Effect.retry, Effect.repeat, Stream.retry and Backoff.retry a
           (task) => Stream.runCollect(Stream.retry(Stream.fromEffect(task), policy)).pipe(Effect.map(Chunk.toArray))
         )
         // repeat: the "task" fails by returning a value the predicate rejects
-        const repeated = await callTimes(s.seed, (task) =>
-          Effect.repeat(Effect.either(task), { schedule: policy, while: (r) => r._tag === "Left" }))
-        const oursRepeat = await callTimes(s.seed, (task) =>
-          Effect.either(task).pipe(Backoff.repeat({ schedule: policy, while: (r) => r._tag === "Left", logger: false })))
+        const repeated = await callTimes(
+          s.seed,
+          (task) => Effect.repeat(Effect.either(task), { schedule: policy, while: (r) => r._tag === "Left" })
+        )
+        const oursRepeat = await callTimes(
+          s.seed,
+          (task) =>
+            Effect.either(task).pipe(
+              Backoff.repeat({ schedule: policy, while: (r) => r._tag === "Left", logger: false })
+            )
+        )
         sameTimes(effectRetry, ours)
         sameTimes(streamRetry, ours)
         sameTimes(repeated, ours)
@@ -414,7 +448,9 @@ describe("Timeline and Wait.delays take a whole policy", () => {
     }))
 
   it("Wait.delays of a policy: jitter and limits included", () => {
-    const waitsOf = delaysOf(Wait.constant({ interval: "1 second" }).pipe(Jitter.apply(Jitter.equal), Backoff.maxTries(5)))
+    const waitsOf = delaysOf(
+      Wait.constant({ interval: "1 second" }).pipe(Jitter.apply(Jitter.equal), Backoff.maxTries(5))
+    )
     expect(waitsOf).toHaveLength(4)
     expect(waitsOf.every((w) => w >= 500 && w <= 1000)).toBe(true)
   })

@@ -166,50 +166,54 @@ describe("RetryBudget property", () => {
     )
   })
 
-  it("over any sequence of calls and failures, the retries in a ttl window stay within percentCanRetry × calls + the reserve", async () => {
-    await fc.assert(
-      fc.asyncProperty(arbitrary, async ({ minRetriesPerSecond, percentCanRetry, steps, ttl }) => {
-        const { calls, retries } = await runTest(Effect.gen(function*() {
-          const budget = yield* RetryBudget.make({ percentCanRetry, ttl, minRetriesPerSecond })
-          const calls: Array<number> = []
-          const retries: Array<number> = []
-          let now = 0
-          for (const step of steps as ReadonlyArray<Step>) {
-            if (step.advance > 0) {
-              yield* TestClock.adjust(step.advance * ttl / 100)
-              now += step.advance * ttl / 100
-            }
-            for (const failures of step.failures) {
-              yield* budget.deposit
-              calls.push(now)
-              for (let f = 0; f < failures; f++) {
-                if (!(yield* budget.tryWithdraw)) break
-                retries.push(now)
+  it(
+    "over any sequence of calls and failures, the retries in a ttl window stay within percentCanRetry × calls + the reserve",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async ({ minRetriesPerSecond, percentCanRetry, steps, ttl }) => {
+          const { calls, retries } = await runTest(Effect.gen(function*() {
+            const budget = yield* RetryBudget.make({ percentCanRetry, ttl, minRetriesPerSecond })
+            const calls: Array<number> = []
+            const retries: Array<number> = []
+            let now = 0
+            for (const step of steps as ReadonlyArray<Step>) {
+              if (step.advance > 0) {
+                yield* TestClock.adjust(step.advance * ttl / 100)
+                now += step.advance * ttl / 100
+              }
+              for (const failures of step.failures) {
+                yield* budget.deposit
+                calls.push(now)
+                for (let f = 0; f < failures; f++) {
+                  if (!(yield* budget.tryWithdraw)) break
+                  retries.push(now)
+                }
               }
             }
+            return { calls, retries }
+          }))
+          const s = RetryBudget.resolve({ percentCanRetry, ttl, minRetriesPerSecond })
+          const count = (xs: ReadonlyArray<number>, from: number, to: number) =>
+            xs.filter((t) => t > from && t <= to).length
+          // windows (t − ttl, t] ending at each retry: retries there are funded by the calls
+          // in that same window plus the reserve (exact, in integer units)
+          for (const t of new Set(retries)) {
+            const w = count(retries, t - ttl, t)
+            const c = count(calls, t - ttl, t)
+            expect(w * UNIT).toBeLessThanOrEqual(c * s.depositUnits + s.reserveUnits)
           }
-          return { calls, retries }
-        }))
-        const s = RetryBudget.resolve({ percentCanRetry, ttl, minRetriesPerSecond })
-        const count = (xs: ReadonlyArray<number>, from: number, to: number) =>
-          xs.filter((t) => t > from && t <= to).length
-        // windows (t − ttl, t] ending at each retry: retries there are funded by the calls
-        // in that same window plus the reserve (exact, in integer units)
-        for (const t of new Set(retries)) {
-          const w = count(retries, t - ttl, t)
-          const c = count(calls, t - ttl, t)
-          expect(w * UNIT).toBeLessThanOrEqual(c * s.depositUnits + s.reserveUnits)
-        }
-        // any window (a, a + ttl]: bounded by the calls of that window and the ttl before it
-        for (const a of new Set([...calls, ...retries].map((t) => t - 1))) {
-          const w = count(retries, a, a + ttl)
-          const c = count(calls, a - ttl, a + ttl)
-          expect(w * UNIT).toBeLessThanOrEqual(c * s.depositUnits + s.reserveUnits)
-        }
-      }),
-      { numRuns: 100 }
-    )
-  }, 60_000)
+          // any window (a, a + ttl]: bounded by the calls of that window and the ttl before it
+          for (const a of new Set([...calls, ...retries].map((t) => t - 1))) {
+            const w = count(retries, a, a + ttl)
+            const c = count(calls, a - ttl, a + ttl)
+            expect(w * UNIT).toBeLessThanOrEqual(c * s.depositUnits + s.reserveUnits)
+          }
+        }),
+        { numRuns: 100 }
+      )
+    },
+    60_000
+  )
 })
 
 describe("RetryBudget concurrency", () => {
@@ -242,7 +246,9 @@ describe("RetryBudget concurrency", () => {
         calls++
         return Effect.fail("down")
       }))
-      const fiber = yield* Effect.fork(Effect.all(Array.from({ length: 1000 }, () => Effect.exit(run)), { concurrency: "unbounded" }))
+      const fiber = yield* Effect.fork(
+        Effect.all(Array.from({ length: 1000 }, () => Effect.exit(run)), { concurrency: "unbounded" })
+      )
       yield* TestClock.adjust("10 seconds")
       const exits = yield* Fiber.join(fiber)
       expect(exits.every(Exit.isFailure)).toBe(true)
@@ -278,7 +284,14 @@ describe("budget option in the loop", () => {
       yield* runFor(Backoff.onException(fail, { ...quick, logger: false, onGiveup, giveup: () => true }))
       yield* runFor(Backoff.onException(fail, { ...quick, logger: false, onGiveup, maxTries: 2 }))
       yield* runFor(Backoff.onException(fail, { ...quick, logger: false, onGiveup, maxTime: "2 seconds" }))
-      yield* runFor(Backoff.onException(fail, { wait: Wait.constant({ interval: ["1 second"] }), jitter: null, logger: false, onGiveup }))
+      yield* runFor(
+        Backoff.onException(fail, {
+          wait: Wait.constant({ interval: ["1 second"] }),
+          jitter: null,
+          logger: false,
+          onGiveup
+        })
+      )
       const empty = yield* RetryBudget.make({ percentCanRetry: 0, minRetriesPerSecond: 0 })
       yield* runFor(Backoff.onException(fail, { ...quick, logger: false, onGiveup, budget: empty }))
       // onPredicate too
@@ -293,7 +306,9 @@ describe("budget option in the loop", () => {
       const reasons: Array<string> = []
       const onGiveup = (d: Backoff.GiveupDetails) => void reasons.push(d.reason)
       yield* runFor(Backoff.onException(Effect.fail("x"), { ...quick, maxTries: 1, budget, logger: false, onGiveup }))
-      yield* runFor(Backoff.onException(Effect.fail("x"), { wait: Schedule.recurs(0), budget, logger: false, onGiveup }))
+      yield* runFor(
+        Backoff.onException(Effect.fail("x"), { wait: Schedule.recurs(0), budget, logger: false, onGiveup })
+      )
       // the token is still there
       expect(yield* budget.tryWithdraw).toBe(true)
       expect(reasons).toEqual(["maxTries", "exhausted"])
@@ -319,7 +334,9 @@ describe("budget option in the loop", () => {
       const retried = Effect.suspend(() => Effect.fail(++calls)).pipe(
         Backoff.onException({ ...quick, maxTries: 100, budget: true, logger: false })
       )
-      const exit = yield* runFor(retried.pipe(Effect.provide(RetryBudget.layer({ percentCanRetry: 0, minRetriesPerSecond: 0.3 }))))
+      const exit = yield* runFor(
+        retried.pipe(Effect.provide(RetryBudget.layer({ percentCanRetry: 0, minRetriesPerSecond: 0.3 })))
+      )
       expect(exit).toEqual(Exit.fail(4)) // reserve 3 tokens
       expect(calls).toBe(4)
     }))
@@ -328,8 +345,12 @@ describe("budget option in the loop", () => {
     Effect.gen(function*() {
       const lines: Array<LogLine> = []
       const budget = yield* RetryBudget.make({ percentCanRetry: 0, minRetriesPerSecond: 0 })
-      yield* runFor(captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", budget }), lines))
-      yield* runFor(captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", maxTries: 1 }), lines))
+      yield* runFor(
+        captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", budget }), lines)
+      )
+      yield* runFor(
+        captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", maxTries: 1 }), lines)
+      )
       expect(lines.map((l) => l.message)).toEqual([
         "Giving up getUrl(...) after 1 tries: retry budget exhausted (down)",
         "Giving up getUrl(...) after 1 tries (down)"
@@ -357,10 +378,14 @@ describe("budget option in the loop", () => {
       const budget = yield* RetryBudget.make({ percentCanRetry: 0, minRetriesPerSecond: 0 })
       const counter = Backoff.metrics.budgetExhausted.pipe(Metric.tagged("target", "metered"))
       const before = (yield* Metric.value(counter)).count
-      const policy = Backoff.onException(Backoff.withMetrics({ ...quick, target: "metered", logger: false, budget, maxTries: 3 }))
+      const policy = Backoff.onException(
+        Backoff.withMetrics({ ...quick, target: "metered", logger: false, budget, maxTries: 3 })
+      )
       yield* runFor(policy(Effect.fail("x")))
       yield* runFor(policy(Effect.fail("x")))
-      const limited = Backoff.onException(Backoff.withMetrics({ ...quick, target: "metered", logger: false, maxTries: 1 }))
+      const limited = Backoff.onException(
+        Backoff.withMetrics({ ...quick, target: "metered", logger: false, maxTries: 1 })
+      )
       yield* runFor(limited(Effect.fail("x")))
       expect((yield* Metric.value(counter)).count - before).toBe(2)
     }))
@@ -383,7 +408,10 @@ describe("RetryBudget.limit and track (plain Effect.retry)", () => {
       let calls = 0
       const task = Effect.suspend(() => Effect.fail(++calls))
       const program = Effect.gen(function*() {
-        const exit = yield* runFor(Effect.retry(task, Schedule.recurs(2).pipe(RetryBudget.limit())).pipe(RetryBudget.track()), "1 second")
+        const exit = yield* runFor(
+          Effect.retry(task, Schedule.recurs(2).pipe(RetryBudget.limit())).pipe(RetryBudget.track()),
+          "1 second"
+        )
         const budget = yield* RetryBudget.RetryBudget
         return { exit, left: yield* drain(budget) }
       })
@@ -410,7 +438,9 @@ describe("RetryBudget types", () => {
     >()
     const budget = Effect.runSync(RetryBudget.make())
     expectTypeOf(task.pipe(Backoff.onException({ budget }))).toEqualTypeOf<Effect.Effect<number, string, never>>()
-    expectTypeOf(task.pipe(Backoff.onException({ budget: false }))).toEqualTypeOf<Effect.Effect<number, string, never>>()
+    expectTypeOf(task.pipe(Backoff.onException({ budget: false }))).toEqualTypeOf<
+      Effect.Effect<number, string, never>
+    >()
   })
 
   it("limit and track: R includes RetryBudget only without a budget value", () => {
@@ -418,7 +448,9 @@ describe("RetryBudget types", () => {
     expectTypeOf(Schedule.spaced("1 second").pipe(RetryBudget.limit())).toEqualTypeOf<
       Schedule.Schedule<number, unknown, RetryBudget.RetryBudget>
     >()
-    expectTypeOf(RetryBudget.limit(Schedule.spaced("1 second"), budget)).toEqualTypeOf<Schedule.Schedule<number, unknown, never>>()
+    expectTypeOf(RetryBudget.limit(Schedule.spaced("1 second"), budget)).toEqualTypeOf<
+      Schedule.Schedule<number, unknown, never>
+    >()
     expectTypeOf(task.pipe(RetryBudget.track())).toEqualTypeOf<Effect.Effect<number, string, RetryBudget.RetryBudget>>()
     expectTypeOf(task.pipe(RetryBudget.track(budget))).toEqualTypeOf<Effect.Effect<number, string, never>>()
     expectTypeOf<Backoff.GiveupDetails["reason"]>().toEqualTypeOf<

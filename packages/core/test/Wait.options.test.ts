@@ -5,7 +5,8 @@
 import { InvalidOptionError, Timeline, Wait } from "@effect-backoff/core"
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, FastCheck as fc, Schedule } from "effect"
+import type { Schedule } from "effect"
+import { Duration, Effect, FastCheck as fc } from "effect"
 import { firstBad, MAX, seededMillis } from "./schedule-helpers.js"
 
 /** The first `n` waits of a strategy, in milliseconds (no sleeping). */

@@ -1,17 +1,6 @@
 import { InvalidOptionError, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
-import {
-  Cause,
-  Duration,
-  Effect,
-  Exit,
-  FastCheck as fc,
-  Fiber,
-  Option,
-  Random,
-  Schedule,
-  TestClock
-} from "effect"
+import { Cause, Duration, Effect, Exit, FastCheck as fc, Fiber, Option, Random, Schedule, TestClock } from "effect"
 import { firstBad, gaps, MAX, NANO, retryTimeline, seededMillis, steps } from "./schedule-helpers.js"
 
 // ---------------------------------------------------------------------------
@@ -198,7 +187,9 @@ describe("Wait.decay", () => {
 
 describe("Wait.runtime", () => {
   it("computes each wait from the input fed to that step", () => {
-    const fromHeader = Wait.runtime((e: { readonly retryAfterSeconds: number }) => Duration.seconds(e.retryAfterSeconds))
+    const fromHeader = Wait.runtime((e: { readonly retryAfterSeconds: number }) =>
+      Duration.seconds(e.retryAfterSeconds)
+    )
     expect(seconds(fromHeader, 2, [{ retryAfterSeconds: 7 }, { retryAfterSeconds: 2 }])).toEqual([7, 2])
   })
 
@@ -439,7 +430,12 @@ describe("as Schedules", () => {
     Effect.gen(function*() {
       const { exit, times } = yield* retryTimeline(
         Wait.runtime((e: { readonly retryAfter: number }) => e.retryAfter),
-        (call) => call === 1 ? Effect.fail({ retryAfter: 500 }) : call === 2 ? Effect.fail({ retryAfter: 1500 }) : Effect.succeed("ok"),
+        (call) =>
+          call === 1
+            ? Effect.fail({ retryAfter: 500 })
+            : call === 2
+            ? Effect.fail({ retryAfter: 1500 })
+            : Effect.succeed("ok"),
         "1 hour"
       )
       expect(times).toEqual([0, 500, 2000])
@@ -596,8 +592,10 @@ describe("properties", () => {
         runs
       )
       fc.assert(
-        fc.property(fc.array(msArb, { minLength: 1, maxLength: 20 }), (interval) =>
-          expectSane(millis(Wait.constant({ interval }), N), interval.length)),
+        fc.property(
+          fc.array(msArb, { minLength: 1, maxLength: 20 }),
+          (interval) => expectSane(millis(Wait.constant({ interval }), N), interval.length)
+        ),
         runs
       )
     })
@@ -647,7 +645,8 @@ describe("properties", () => {
             )
           )
           expectSane(out.map(({ output }) => Duration.toMillis(output)))
-          expect(firstBad(out, ({ delay, output }) => Math.abs(delay - Duration.toMillis(output)) < 0.01)).toBeUndefined()
+          expect(firstBad(out, ({ delay, output }) => Math.abs(delay - Duration.toMillis(output)) < 0.01))
+            .toBeUndefined()
         }),
         { numRuns: 10 }
       )
@@ -700,19 +699,23 @@ describe("InvalidOptionError", () => {
     expectInvalid(thrown(() => build(raw(value))), option, value, shown)
   })
 
-  it.each([
-    [0, "0"],
-    [-2, "-2"],
-    [NaN, "NaN"],
-    [Infinity, "Infinity"]
-  ] as const)("expo.base: %s", (base, shown) => {
+  it.each(
+    [
+      [0, "0"],
+      [-2, "-2"],
+      [NaN, "NaN"],
+      [Infinity, "Infinity"]
+    ] as const
+  )("expo.base: %s", (base, shown) => {
     expectInvalid(thrown(() => Wait.expo({ base })), "expo.base", base, shown)
   })
 
-  it.each([
-    [-1, "-1"],
-    [NaN, "NaN"]
-  ] as const)("decay.decayFactor: %s", (decayFactor, shown) => {
+  it.each(
+    [
+      [-1, "-1"],
+      [NaN, "NaN"]
+    ] as const
+  )("decay.decayFactor: %s", (decayFactor, shown) => {
     expectInvalid(thrown(() => Wait.decay({ decayFactor })), "decay.decayFactor", decayFactor, shown)
   })
 

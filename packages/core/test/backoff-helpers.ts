@@ -27,4 +27,3 @@ export const keysOf = (o: object) => Object.keys(o).sort()
 
 /** Which concurrent run a fiber belongs to. */
 export const Id = FiberRef.unsafeMake(0)
-

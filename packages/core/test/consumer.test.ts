@@ -44,13 +44,22 @@ interface Output {
 
 const run = (file: string, args: ReadonlyArray<string>, cwd: string): Promise<Output> =>
   new Promise((resolve, reject) => {
-    execFile(file, args, { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 240_000 }, (error, stdout, stderr) => {
-      if (error) {
-        reject(new Error(`${path.basename(file)} ${args.join(" ")} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`))
-      } else {
-        resolve({ stdout, stderr })
+    execFile(
+      file,
+      args,
+      { cwd, env: childEnv(), maxBuffer: 64 * 1024 * 1024, timeout: 240_000 },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(
+            new Error(
+              `${path.basename(file)} ${args.join(" ")} (in ${cwd}) failed: ${error.message}\n${stdout}\n${stderr}`
+            )
+          )
+        } else {
+          resolve({ stdout, stderr })
+        }
       }
-    })
+    )
   })
 
 const pnpm = (args: ReadonlyArray<string>, cwd: string) => run(process.execPath, [pnpmBin, ...args], cwd)
@@ -205,63 +214,75 @@ afterAll(() => {
 })
 
 describe("consumer project", () => {
-  it("with effect alone: the main entry and its subpaths typecheck and run, no @effect/platform installed", async () => {
-    const app = makeProject("core-only", { [core.name]: core.tarball, effect: version("effect") }, "core-only.ts", ["ES2022"])
-    await install(app)
-    expectFromTarballs(app, [core])
-    // the optional peer is not installed (pnpm installs missing peers, but not optional ones)
-    expect(fs.existsSync(path.join(app, "node_modules", "@effect", "platform"))).toBe(false)
-    expect(installedPackages(app).filter((dir) => dir.startsWith("@effect+"))).toEqual([])
-    expect(await typecheckAndRun(app)).toEqual([
-      "onException: thing 7 after 3 calls",
-      "timeline: Call Backoff Call Backoff Call Backoff Call Giveup in 4 s",
-      "InvalidOptionError: true",
-      "@effect/platform: ERR_MODULE_NOT_FOUND",
-      "core only: ok"
-    ])
-  }, 300_000)
+  it(
+    "with effect alone: the main entry and its subpaths typecheck and run, no @effect/platform installed",
+    async () => {
+      const app = makeProject("core-only", { [core.name]: core.tarball, effect: version("effect") }, "core-only.ts", [
+        "ES2022"
+      ])
+      await install(app)
+      expectFromTarballs(app, [core])
+      // the optional peer is not installed (pnpm installs missing peers, but not optional ones)
+      expect(fs.existsSync(path.join(app, "node_modules", "@effect", "platform"))).toBe(false)
+      expect(installedPackages(app).filter((dir) => dir.startsWith("@effect+"))).toEqual([])
+      expect(await typecheckAndRun(app)).toEqual([
+        "onException: thing 7 after 3 calls",
+        "timeline: Call Backoff Call Backoff Call Backoff Call Giveup in 4 s",
+        "InvalidOptionError: true",
+        "@effect/platform: ERR_MODULE_NOT_FOUND",
+        "core only: ok"
+      ])
+    },
+    300_000
+  )
 
-  it("with @effect/platform and platform-node: HttpBackoff's entry point, the Node layer, one copy of core", async () => {
-    const app = makeProject(
-      "app",
-      {
-        [core.name]: core.tarball,
-        [node.name]: node.tarball,
-        effect: version("effect"),
-        "@effect/platform": version("@effect/platform"),
-        "@effect/platform-node": version("@effect/platform-node")
-      },
-      "main.ts",
-      // @effect/platform's declarations name DOM types (Storage, Transferable)
-      ["ES2022", "DOM"]
-    )
-    await install(app)
-    expectFromTarballs(app, [core, node])
+  it(
+    "with @effect/platform and platform-node: HttpBackoff's entry point, the Node layer, one copy of core",
+    async () => {
+      const app = makeProject(
+        "app",
+        {
+          [core.name]: core.tarball,
+          [node.name]: node.tarball,
+          effect: version("effect"),
+          "@effect/platform": version("@effect/platform"),
+          "@effect/platform-node": version("@effect/platform-node")
+        },
+        "main.ts",
+        // @effect/platform's declarations name DOM types (Storage, Transferable)
+        ["ES2022", "DOM"]
+      )
+      await install(app)
+      expectFromTarballs(app, [core, node])
 
-    // core is a peer of platform-node: one copy, the app's own
-    const nodeManifest = readJson(path.join(fs.realpathSync(path.join(app, "node_modules", node.name)), "package.json"))
-    expect(nodeManifest.dependencies?.[core.name]).toBeUndefined()
-    expect(nodeManifest.peerDependencies[core.name]).toBe(`^${core.version}`)
-    expect(installedPackages(app).filter((dir) => dir.startsWith("@effect-backoff+core@"))).toHaveLength(1)
-    const nodeDir = path.dirname(path.dirname(fs.realpathSync(path.join(app, "node_modules", node.name))))
-    expect(fs.realpathSync(path.join(nodeDir, "@effect-backoff", "core"))).toBe(
-      fs.realpathSync(path.join(app, "node_modules", core.name))
-    )
+      // core is a peer of platform-node: one copy, the app's own
+      const nodeManifest = readJson(
+        path.join(fs.realpathSync(path.join(app, "node_modules", node.name)), "package.json")
+      )
+      expect(nodeManifest.dependencies?.[core.name]).toBeUndefined()
+      expect(nodeManifest.peerDependencies[core.name]).toBe(`^${core.version}`)
+      expect(installedPackages(app).filter((dir) => dir.startsWith("@effect-backoff+core@"))).toHaveLength(1)
+      const nodeDir = path.dirname(path.dirname(fs.realpathSync(path.join(app, "node_modules", node.name))))
+      expect(fs.realpathSync(path.join(nodeDir, "@effect-backoff", "core"))).toBe(
+        fs.realpathSync(path.join(app, "node_modules", core.name))
+      )
 
-    expect(await typecheckAndRun(app)).toEqual([
-      "onException: thing 42 after 3 calls, slept 5,5 ms",
-      "raiseOnGiveup false: None",
-      "timeline: Call Backoff Call Backoff Call Giveup in 3 s",
-      "subpath Wait.fibo: 1 1 2 3 5",
-      "InvalidOptionError: true",
-      "HttpBackoff: 200 done after GET 503, GET 429",
-      "NodeHttpBackoff.layer: 200 done after 503",
-      "internals: ERR_PACKAGE_PATH_NOT_EXPORTED",
-      "consumer: ok"
-    ])
+      expect(await typecheckAndRun(app)).toEqual([
+        "onException: thing 42 after 3 calls, slept 5,5 ms",
+        "raiseOnGiveup false: None",
+        "timeline: Call Backoff Call Backoff Call Giveup in 3 s",
+        "subpath Wait.fibo: 1 1 2 3 5",
+        "InvalidOptionError: true",
+        "HttpBackoff: 200 done after GET 503, GET 429",
+        "NodeHttpBackoff.layer: 200 done after 503",
+        "internals: ERR_PACKAGE_PATH_NOT_EXPORTED",
+        "consumer: ok"
+      ])
 
-    // the command line: the bin entry is installed and starts
-    const cli = await run(path.join(app, "node_modules", ".bin", "effect-backoff"), ["--help"], app)
-    expect(cli.stdout).toContain("effect-backoff")
-  }, 300_000)
+      // the command line: the bin entry is installed and starts
+      const cli = await run(path.join(app, "node_modules", ".bin", "effect-backoff"), ["--help"], app)
+      expect(cli.stdout).toContain("effect-backoff")
+    },
+    300_000
+  )
 })

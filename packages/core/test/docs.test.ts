@@ -124,7 +124,9 @@ describe("runnable doc examples", () => {
     // so run it now as well (it is idempotent and writes only what changed)
     spawnSync(process.execPath, [join(root, "scripts", "extract-doc-examples.mjs")], { cwd: root })
     const m = JSON.parse(readFileSync(join(generated, "manifest.json"), "utf8")) as Manifest
-    return m.documents.flatMap((d) => d.blocks.filter((b) => b.run).map((b): [string, Block] => [`${d.source}:${b.line}`, b]))
+    return m.documents.flatMap((d) =>
+      d.blocks.filter((b) => b.run).map((b): [string, Block] => [`${d.source}:${b.line}`, b])
+    )
   }
 
   afterEach(() => {

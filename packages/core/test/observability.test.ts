@@ -407,8 +407,13 @@ describe("Backoff.withTracing", () => {
 
   it.effect("the function form: one span per call, named after the function", () =>
     Effect.gen(function*() {
-      const fetchUser = (id: number) => (id > 0 ? Effect.succeed({ id }) : Effect.fail(new HttpError({ message: "404" })))
-      const retried = Backoff.onException(fetchUser, Backoff.withTracing({ ...quiet, maxTries: 2, wait: Wait.constant() }))
+      const fetchUser = (
+        id: number
+      ) => (id > 0 ? Effect.succeed({ id }) : Effect.fail(new HttpError({ message: "404" })))
+      const retried = Backoff.onException(
+        fetchUser,
+        Backoff.withTracing({ ...quiet, maxTries: 2, wait: Wait.constant() })
+      )
       const { spans } = yield* traced(Effect.all([Effect.exit(retried(0)), retried(1), retried(2)]))
       expect(spans.map((s) => s.name)).toEqual(["fetchUser", "fetchUser", "fetchUser"])
       expect(spans.map((s) => s.attributes.get("backoff.outcome"))).toEqual(["giveup", "success", "success"])

@@ -6,7 +6,8 @@
  */
 import { Backoff, InvalidOptionError, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Config, ConfigProvider, Duration, Effect, Exit, Fiber, Option, TestClock } from "effect"
+import type { Duration } from "effect"
+import { Cause, Config, ConfigProvider, Effect, Exit, Fiber, Option, TestClock } from "effect"
 
 /** The docs' helpers, verbatim. */
 const durationText = (name: string) => Config.string(name) as Config.Config<Duration.DurationInput>
@@ -56,23 +57,28 @@ describe("the docs' Config patterns surface the raw bad value as InvalidOptionEr
       expect(counter.calls).toBe(3)
     }))
 
-  it.effect.each([
-    ["BACKOFF_MAX_TIME", "-5 seconds", "maxTime"],
-    ["BACKOFF_MAX_TIME", "soon", "maxTime"],
-    ["BACKOFF_MAX_TIME", "NaN seconds", "maxTime"],
-    ["BACKOFF_MAX_VALUE", "-5 seconds", "expo.maxValue"],
-    ["BACKOFF_MAX_VALUE", "ten seconds", "expo.maxValue"],
-    ["BACKOFF_MAX_TRIES", "0", "maxTries"]
-  ] as const)("%s=%s is an InvalidOptionError naming %s, the target never called", ([key, text, option]) =>
-    Effect.gen(function*() {
-      const { counter, effect } = failing()
-      const exit = yield* Effect.exit(effect.pipe(docsPolicy(), withEnv({ ...good, [key]: text })))
-      const error = typedInvalid(exit)
-      expect(error.option).toBe(option)
-      expect(error.value).toBe(option === "maxTries" ? 0 : text)
-      expect(error.message).toContain(option === "maxTries" ? "got 0" : `got ${JSON.stringify(text)}`)
-      expect(counter.calls).toBe(0)
-    }))
+  it.effect.each(
+    [
+      ["BACKOFF_MAX_TIME", "-5 seconds", "maxTime"],
+      ["BACKOFF_MAX_TIME", "soon", "maxTime"],
+      ["BACKOFF_MAX_TIME", "NaN seconds", "maxTime"],
+      ["BACKOFF_MAX_VALUE", "-5 seconds", "expo.maxValue"],
+      ["BACKOFF_MAX_VALUE", "ten seconds", "expo.maxValue"],
+      ["BACKOFF_MAX_TRIES", "0", "maxTries"]
+    ] as const
+  )(
+    "%s=%s is an InvalidOptionError naming %s, the target never called",
+    ([key, text, option]) =>
+      Effect.gen(function*() {
+        const { counter, effect } = failing()
+        const exit = yield* Effect.exit(effect.pipe(docsPolicy(), withEnv({ ...good, [key]: text })))
+        const error = typedInvalid(exit)
+        expect(error.option).toBe(option)
+        expect(error.value).toBe(option === "maxTries" ? 0 : text)
+        expect(error.message).toContain(option === "maxTries" ? "got 0" : `got ${JSON.stringify(text)}`)
+        expect(counter.calls).toBe(0)
+      })
+  )
 
   it.effect("a budget in milliseconds through Config.number: -5000 is an InvalidOptionError", () =>
     Effect.gen(function*() {
@@ -96,8 +102,14 @@ describe("the docs' Config patterns surface the raw bad value as InvalidOptionEr
       const exit = yield* Effect.exit(
         effect.pipe(
           Backoff.onException({
-            wait: Effect.flatMap(seconds, (s) =>
-              Effect.try({ try: () => Wait.expo({ maxValue: `${s} seconds` }), catch: (e) => e as InvalidOptionError })),
+            wait: Effect.flatMap(
+              seconds,
+              (s) =>
+                Effect.try({
+                  try: () => Wait.expo({ maxValue: `${s} seconds` }),
+                  catch: (e) => e as InvalidOptionError
+                })
+            ),
             logger: false
           })
         )

@@ -1,5 +1,6 @@
 import { Wait } from "@effect-backoff/core"
-import { Clock, Duration, Effect, Fiber, Random, Schedule, ScheduleDecision, ScheduleIntervals, TestClock } from "effect"
+import type { Schedule } from "effect"
+import { Clock, Duration, Effect, Fiber, Random, ScheduleDecision, ScheduleIntervals, TestClock } from "effect"
 
 // Helpers shared by the Wait and Jitter tests.
 

@@ -38,14 +38,18 @@ describe("NodeHttpBackoff.layer", () => {
 
   it.live("retries a dropped connection; gives up with the last RequestError", () =>
     Effect.gen(function*() {
-      server = yield* Effect.promise(() => startServer((req, res, n) => n === 1 ? req.socket.destroy() : reply(res, 200, "back")))
+      server = yield* Effect.promise(() =>
+        startServer((req, res, n) => n === 1 ? req.socket.destroy() : reply(res, 200, "back"))
+      )
       const result = yield* get(server.url).pipe(Effect.provide(NodeHttpBackoff.layer({ ...quick, maxTries: 3 })))
       expect(result).toEqual({ status: 200, text: "back" })
       expect(server.requests()).toBe(2)
 
       yield* Effect.promise(() => server!.close())
       server = yield* Effect.promise(() => startServer((req) => req.socket.destroy()))
-      const exit = yield* Effect.exit(get(server.url).pipe(Effect.provide(NodeHttpBackoff.layer({ ...quick, maxTries: 3 }))))
+      const exit = yield* Effect.exit(
+        get(server.url).pipe(Effect.provide(NodeHttpBackoff.layer({ ...quick, maxTries: 3 })))
+      )
       expect(server.requests()).toBe(3)
       expect(Exit.isFailure(exit) && exit.cause._tag === "Fail" && exit.cause.error).toBeInstanceOf(
         HttpClientError.RequestError
@@ -59,7 +63,8 @@ describe("NodeHttpBackoff.layer", () => {
       const plain = yield* Effect.flatMap(HttpClient.HttpClient, (c) => c.post(server!.url)).pipe(Effect.provide(layer))
       expect(plain.status).toBe(503)
       expect(server.requests()).toBe(1)
-      const keyed = yield* Effect.flatMap(HttpClient.HttpClient, (c) => c.post(server!.url, { headers: { "Idempotency-Key": "k1" } }))
+      const keyed = yield* Effect.flatMap(HttpClient.HttpClient, (c) =>
+        c.post(server!.url, { headers: { "Idempotency-Key": "k1" } }))
         .pipe(Effect.provide(layer))
       expect(keyed.status).toBe(201)
       expect(server.requests()).toBe(3)

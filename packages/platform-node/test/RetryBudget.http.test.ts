@@ -1,7 +1,7 @@
 import { RetryBudget, Wait } from "@effect-backoff/core"
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
-import { NodeHttpClient } from "@effect/platform-node"
 import { HttpClient } from "@effect/platform"
+import { NodeHttpClient } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { afterEach } from "vitest"
@@ -49,19 +49,23 @@ describe("HttpBackoff.retryTransient with a retry budget (loopback server failin
       expect(new Set(reasons)).toEqual(new Set(["maxTries"]))
     }), 30_000)
 
-  it.live("with a budget it sees at most (1 + percentCanRetry) × the calls + the reserve", () =>
-    Effect.gen(function*() {
-      server = yield* Effect.promise(() => startServer((_req, res) => reply(res, 503)))
-      const options = { percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: 1 } as const
-      const budget = yield* RetryBudget.make(options)
-      const { reasons, statuses } = yield* send(server.url, { budget })
-      const reserve = 1 * 10
-      expect(statuses.every((s) => s === 503)).toBe(true)
-      expect(server.requests()).toBeLessThanOrEqual((1 + 0.2) * CALLS + reserve)
-      expect(server.requests()).toBeGreaterThanOrEqual(CALLS)
-      expect(reasons.length).toBe(CALLS)
-      expect(reasons.filter((r) => r === "budget").length).toBeGreaterThan(CALLS / 2)
-    }), 30_000)
+  it.live(
+    "with a budget it sees at most (1 + percentCanRetry) × the calls + the reserve",
+    () =>
+      Effect.gen(function*() {
+        server = yield* Effect.promise(() => startServer((_req, res) => reply(res, 503)))
+        const options = { percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: 1 } as const
+        const budget = yield* RetryBudget.make(options)
+        const { reasons, statuses } = yield* send(server.url, { budget })
+        const reserve = 1 * 10
+        expect(statuses.every((s) => s === 503)).toBe(true)
+        expect(server.requests()).toBeLessThanOrEqual((1 + 0.2) * CALLS + reserve)
+        expect(server.requests()).toBeGreaterThanOrEqual(CALLS)
+        expect(reasons.length).toBe(CALLS)
+        expect(reasons.filter((r) => r === "budget").length).toBeGreaterThan(CALLS / 2)
+      }),
+    30_000
+  )
 
   it.live("budget: true takes the RetryBudget from the context", () =>
     Effect.gen(function*() {

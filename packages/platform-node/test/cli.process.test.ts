@@ -17,7 +17,8 @@ const tempDir = () => {
   return dir
 }
 
-const lines = (text: string, word: string) => text.split("\n").filter((l) => l.startsWith("effect-backoff:") && l.includes(word))
+const lines = (text: string, word: string) =>
+  text.split("\n").filter((l) => l.startsWith("effect-backoff:") && l.includes(word))
 
 /** Waits until `ready()` holds, checking every 20 ms, for at most `ms`. */
 const until = async (ready: () => boolean, what: string, ms = 60_000) => {
@@ -37,7 +38,8 @@ const appears = async (file: string) => {
 describe("effect-backoff run, as a process", () => {
   it("passes the command's output through, retries and exits 0", async () => {
     const dir = tempDir()
-    const script = `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "run $n"; echo "oops $n" >&2; ` +
+    const script =
+      `n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "run $n"; echo "oops $n" >&2; ` +
       `[ "$n" -ge 3 ] || exit 1`
     const { code, stdout, stderr } = await cli(
       ["run", "--wait", "constant", "--interval", "5ms", "--jitter", "none", "--", "sh", "-c", script],
@@ -115,7 +117,9 @@ describe("effect-backoff run, as a process", () => {
       "--",
       "sh",
       "-c",
-      `trap 'echo INT > ${JSON.stringify(got)}; exit 7' INT; echo $$ > ${JSON.stringify(pidFile)}; while :; do sleep 0.05; done`
+      `trap 'echo INT > ${JSON.stringify(got)}; exit 7' INT; echo $$ > ${
+        JSON.stringify(pidFile)
+      }; while :; do sleep 0.05; done`
     ])
     const pid = Number(await appears(pidFile))
     const sent = Date.now()
@@ -126,7 +130,9 @@ describe("effect-backoff run, as a process", () => {
     expect(Date.now() - sent).toBeLessThan(10_000)
     expect(readFileSync(got, "utf8")).toBe("INT\n")
     expect(gone(pid)).toBe(true)
-    expect(lines(stderr, "SIGKILL")).toEqual(["effect-backoff: SIGINT: passed it to the command; SIGKILL in 20s if it has not exited"])
+    expect(lines(stderr, "SIGKILL")).toEqual([
+      "effect-backoff: SIGINT: passed it to the command; SIGKILL in 20s if it has not exited"
+    ])
     expect(lines(stderr, "backing off")).toEqual([])
   }, SLOW)
 
@@ -161,7 +167,9 @@ describe("effect-backoff, as a process", () => {
   it("bad input exits 2 through the process's exit status; help on a pipe has no colour codes", async () => {
     const [bad, help] = await Promise.all([cli(["run", "--max-tries", "three", "--", "true"]), cli(["run", "--help"])])
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toContain("effect-backoff run: --max-tries must be an integer >= 1 or \"unlimited\", got \"three\"")
+    expect(bad.stderr).toContain(
+      "effect-backoff run: --max-tries must be an integer >= 1 or \"unlimited\", got \"three\""
+    )
     expect(help.code).toBe(0)
     expect(help.stdout).toContain("--wait")
     expect(help.stdout).not.toContain("\x1b[")

@@ -33,7 +33,8 @@ const counting = (succeedAt: number, failCode = 1) =>
   `echo "run $n"; [ "$n" -ge ${succeedAt} ] || exit ${failCode}`
 
 const runs = () => Number(readFileSync(join(dir, "count"), "utf8").trim())
-const lines = (text: string, word: string) => text.split("\n").filter((l) => l.startsWith("effect-backoff:") && l.includes(word))
+const lines = (text: string, word: string) =>
+  text.split("\n").filter((l) => l.startsWith("effect-backoff:") && l.includes(word))
 
 describe("effect-backoff run", () => {
   it.live("retries a command that fails twice and exits 0", () =>
@@ -72,14 +73,34 @@ describe("effect-backoff run", () => {
 
   it.live("exits with the command's last exit code, counting its runs", () =>
     Effect.gen(function*() {
-      const { code } = yield* runCli(["run", "--max-tries", "3", "--interval", "1ms", "--", "sh", "-c", counting(99, 7)])
+      const { code } = yield* runCli([
+        "run",
+        "--max-tries",
+        "3",
+        "--interval",
+        "1ms",
+        "--",
+        "sh",
+        "-c",
+        counting(99, 7)
+      ])
       expect(code).toBe(7)
       expect(runs()).toBe(3)
     }))
 
   it.live("--retry-on-exit retries only the listed codes", () =>
     Effect.gen(function*() {
-      const other = yield* runCli(["run", "--retry-on-exit", "75", "--interval", "1ms", "--", "sh", "-c", counting(99, 1)])
+      const other = yield* runCli([
+        "run",
+        "--retry-on-exit",
+        "75",
+        "--interval",
+        "1ms",
+        "--",
+        "sh",
+        "-c",
+        counting(99, 1)
+      ])
       expect(other.code).toBe(1)
       expect(runs()).toBe(1)
       expect(lines(other.stderr, "backing off")).toEqual([])
@@ -147,7 +168,17 @@ describe("effect-backoff run", () => {
 
   it.live("a command killed by a signal counts as 128 + the signal's number", () =>
     Effect.gen(function*() {
-      const { code, stderr } = yield* runCli(["run", "--max-tries", "2", "--interval", "1ms", "--", "sh", "-c", "kill -9 $$"])
+      const { code, stderr } = yield* runCli([
+        "run",
+        "--max-tries",
+        "2",
+        "--interval",
+        "1ms",
+        "--",
+        "sh",
+        "-c",
+        "kill -9 $$"
+      ])
       expect(code).toBe(137)
       expect(lines(stderr, "backing off")).toEqual([expect.stringMatching(/^effect-backoff: try 1 exited with 137;/)])
     }))
@@ -165,7 +196,10 @@ describe("effect-backoff run", () => {
     [["--bogus"], "unknown flag --bogus"],
     [["--max-tries", "0"], "--max-tries must be an integer >= 1 or \"unlimited\", got \"0\""],
     [["--max-time", "60"], "--max-time must be a duration with a unit"],
-    [["--wait", "constant", "--max-value", "30s"], "--max-value applies to --wait expo, fibo, linear and decorrelated only"],
+    [
+      ["--wait", "constant", "--max-value", "30s"],
+      "--max-value applies to --wait expo, fibo, linear and decorrelated only"
+    ],
     [["--retry-on-exit", "1,x"], "--retry-on-exit"],
     [["--kill-after", "soon"], "--kill-after must be a duration with a unit"],
     [["--wait", "sine"], "Expected one of the following cases: expo, fibo, constant, decay, linear, decorrelated"]
@@ -173,7 +207,14 @@ describe("effect-backoff run", () => {
   it.live("bad flags exit 2 with a message naming the flag, and the command never runs", () =>
     Effect.gen(function*() {
       for (const [flags, message] of bad) {
-        const { code, stderr } = yield* runCli(["run", ...flags, "--", "sh", "-c", `echo ran > ${JSON.stringify(dir)}/marker`])
+        const { code, stderr } = yield* runCli([
+          "run",
+          ...flags,
+          "--",
+          "sh",
+          "-c",
+          `echo ran > ${JSON.stringify(dir)}/marker`
+        ])
         expect(code, flags.join(" ")).toBe(2)
         expect(stderr, flags.join(" ")).toContain(message)
       }
@@ -340,7 +381,9 @@ describe("effect-backoff poll", () => {
       expect(code).toBe(1)
       expect(stdout).toBe("")
       expect(s.requests()).toBe(2)
-      expect(lines(stderr, "giving up")).toEqual([expect.stringMatching(/^effect-backoff: giving up after 2 tries \(.*\): timed out$/)])
+      expect(lines(stderr, "giving up")).toEqual([
+        expect.stringMatching(/^effect-backoff: giving up after 2 tries \(.*\): timed out$/)
+      ])
       expect(took).toBeLessThan(4000)
     }))
 
@@ -423,7 +466,17 @@ describe("effect-backoff plot", () => {
       ])
       expect(linear.code).toBe(0)
       expect(rowsOf(linear.stdout).map((l) => l.trim().split(/\s+/)[1])).toEqual(["1s", "3s", "5s", "6s", "6s"])
-      const decorrelated = yield* runCli(["plot", "--wait", "decorrelated", "--max-value", "20s", "--tries", "4", "--samples", "5"])
+      const decorrelated = yield* runCli([
+        "plot",
+        "--wait",
+        "decorrelated",
+        "--max-value",
+        "20s",
+        "--tries",
+        "4",
+        "--samples",
+        "5"
+      ])
       expect(decorrelated.code).toBe(0)
       expect(decorrelated.stdout).toContain("--wait decorrelated --interval 1s --max-value 20s --jitter none")
       expect(rowsOf(decorrelated.stdout)).toHaveLength(4)
@@ -496,9 +549,10 @@ describe("effect-backoff", () => {
     Effect.gen(function*() {
       const run = knownFlags.get("run")!
       const poll = knownFlags.get("poll")!
-      expect([run.get("--kill-after"), run.get("--wait"), run.get("--help"), run.get("-h"), run.get("--completions")]).toEqual(
-        [true, true, false, false, true]
-      )
+      expect([run.get("--kill-after"), run.get("--wait"), run.get("--help"), run.get("-h"), run.get("--completions")])
+        .toEqual(
+          [true, true, false, false, true]
+        )
       expect(poll.has("--kill-after")).toBe(false)
       expect(poll.get("--timeout")).toBe(true)
       const refused = yield* runCli(["poll", "--kill-after", "1s", "http://127.0.0.1:9/"])

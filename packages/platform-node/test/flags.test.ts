@@ -41,8 +41,19 @@ describe("policy flags", () => {
   })
 
   it("each strategy uses --interval as its base wait and --max-value as its cap", () => {
-    expect(delays(parse(["--wait", "expo", "--interval", "100ms", "--max-value", "300ms"]).wait, 4)).toEqual([100, 200, 300, 300])
-    expect(delays(parse(["--wait", "fibo", "--interval", "1s", "--max-value", "3s"]).wait, 5)).toEqual([1000, 1000, 2000, 3000, 3000])
+    expect(delays(parse(["--wait", "expo", "--interval", "100ms", "--max-value", "300ms"]).wait, 4)).toEqual([
+      100,
+      200,
+      300,
+      300
+    ])
+    expect(delays(parse(["--wait", "fibo", "--interval", "1s", "--max-value", "3s"]).wait, 5)).toEqual([
+      1000,
+      1000,
+      2000,
+      3000,
+      3000
+    ])
     expect(delays(parse(["--wait", "constant", "--interval", "250ms"]).wait, 3)).toEqual([250, 250, 250])
     const decay = delays(parse(["--wait", "decay", "--interval", "10s"]).wait, 2)
     expect(decay[0]).toBe(10_000)
@@ -51,12 +62,16 @@ describe("policy flags", () => {
 
   it("every Wait constructor is a --wait choice, with the flags it reads", () => {
     expect(delays(parse(["--wait", "expo", "--interval", "1s", "--base", "3"]).wait, 3)).toEqual([1000, 3000, 9000])
-    expect(delays(parse(["--wait", "linear", "--interval", "1s", "--step", "2s", "--max-value", "6s"]).wait, 5)).toEqual(
-      [1000, 3000, 5000, 6000, 6000]
-    )
+    expect(delays(parse(["--wait", "linear", "--interval", "1s", "--step", "2s", "--max-value", "6s"]).wait, 5))
+      .toEqual(
+        [1000, 3000, 5000, 6000, 6000]
+      )
     // linear's step defaults to its initial wait
     expect(delays(parse(["--wait", "linear", "--interval", "500ms"]).wait, 3)).toEqual([500, 1000, 1500])
-    const decay = delays(parse(["--wait", "decay", "--interval", "10s", "--decay-factor", "0.5", "--min-value", "4s"]).wait, 4)
+    const decay = delays(
+      parse(["--wait", "decay", "--interval", "10s", "--decay-factor", "0.5", "--min-value", "4s"]).wait,
+      4
+    )
     expect(decay.map((ms) => Math.round(ms))).toEqual([10_000, 6065, 4000, 4000])
     const decorrelated = parse(["--wait", "decorrelated", "--interval", "1s", "--max-value", "20s"])
     const waits = delays(decorrelated.wait, 20)
@@ -87,12 +102,27 @@ describe("policy flags", () => {
     [["--max-tries", "0"], "effect-backoff run: --max-tries must be an integer >= 1 or \"unlimited\", got \"0\""],
     [["--max-tries", "2.5"], "effect-backoff run: --max-tries must be an integer >= 1 or \"unlimited\", got \"2.5\""],
     [["--max-tries", "-1"], "effect-backoff run: --max-tries must be an integer >= 1 or \"unlimited\", got \"-1\""],
-    [["--max-time", "60"], "effect-backoff run: --max-time must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"60\""],
-    [["--max-time", "-5s"], "effect-backoff run: --max-time must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"-5s\""],
-    [["--interval", "soon"], "effect-backoff run: --interval must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"soon\""],
+    [
+      ["--max-time", "60"],
+      "effect-backoff run: --max-time must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"60\""
+    ],
+    [
+      ["--max-time", "-5s"],
+      "effect-backoff run: --max-time must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"-5s\""
+    ],
+    [
+      ["--interval", "soon"],
+      "effect-backoff run: --interval must be a duration with a unit (500ms, 1.5s, 2m, 1h), got \"soon\""
+    ],
     [["--interval", "0s"], "effect-backoff run: --interval must be more than zero for --wait expo, got \"0s\""],
-    [["--wait", "constant", "--max-value", "30s"], "--max-value applies to --wait expo, fibo, linear and decorrelated only, not constant"],
-    [["--wait", "decay", "--max-value", "30s"], "--max-value applies to --wait expo, fibo, linear and decorrelated only, not decay"],
+    [
+      ["--wait", "constant", "--max-value", "30s"],
+      "--max-value applies to --wait expo, fibo, linear and decorrelated only, not constant"
+    ],
+    [
+      ["--wait", "decay", "--max-value", "30s"],
+      "--max-value applies to --wait expo, fibo, linear and decorrelated only, not decay"
+    ],
     [["--max-value", "10ms"], "--max-value must be at least --interval (1s), got \"10ms\""],
     [["--wait", "fibo", "--step", "1s"], "--step applies to --wait linear only, not fibo"],
     [["--wait", "linear", "--base", "3"], "--base applies to --wait expo only, not linear"],
@@ -100,7 +130,10 @@ describe("policy flags", () => {
     [["--wait", "expo", "--decay-factor", "2"], "--decay-factor applies to --wait decay only, not expo"],
     [["--base", "0"], "--base must be a number > 0, got 0"],
     [["--wait", "decay", "--decay-factor", "-1"], "--decay-factor must be a number >= 0, got -1"],
-    [["--wait", "decorrelated", "--interval", "2s", "--max-value", "1s"], "--max-value must be at least --interval (2s), got \"1s\""]
+    [
+      ["--wait", "decorrelated", "--interval", "2s", "--max-value", "1s"],
+      "--max-value must be at least --interval (2s), got \"1s\""
+    ]
   ]
   for (const [args, expected] of bad) {
     it(`refuses ${args.join(" ")}`, () => {
@@ -110,7 +143,9 @@ describe("policy flags", () => {
 
   it("--retry-on-exit and --until-status", () => {
     expect(Either.map(parseExitCodes("1, 75"), (codes) => [...codes])).toEqual(Either.right([1, 75]))
-    for (const text of ["", "0", "256", "1,x", "1,,2"]) expect(message(parseExitCodes(text))).toContain("--retry-on-exit")
+    for (const text of ["", "0", "256", "1,x", "1,,2"]) {
+      expect(message(parseExitCodes(text))).toContain("--retry-on-exit")
+    }
     const twoXX = Either.getOrThrow(parseStatuses("2xx"))
     expect([200, 204, 299].every(twoXX)).toBe(true)
     expect([199, 301, 404, 503].some(twoXX)).toBe(false)

@@ -1,4 +1,5 @@
-import { Console, Effect } from "effect"
+import type { Console } from "effect"
+import { Effect } from "effect"
 import type { ChildProcess } from "node:child_process"
 import { spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
@@ -63,7 +64,10 @@ export interface Captured {
  * `main(["node", "effect-backoff", ...args])` with a Console that captures what it prints.
  * A command that `run` starts still writes to this process's stdout and stderr.
  */
-export const runCli = (args: ReadonlyArray<string>, options: { readonly colour?: Colour } = {}): Effect.Effect<Captured> =>
+export const runCli = (
+  args: ReadonlyArray<string>,
+  options: { readonly colour?: Colour } = {}
+): Effect.Effect<Captured> =>
   Effect.gen(function*() {
     const out: Array<string> = []
     const err: Array<string> = []
@@ -131,7 +135,12 @@ export const startServer = (
     })
   })
 
-export const reply = (res: http.ServerResponse, status: number, body = `status ${status}`, headers: Record<string, string> = {}) => {
+export const reply = (
+  res: http.ServerResponse,
+  status: number,
+  body = `status ${status}`,
+  headers: Record<string, string> = {}
+) => {
   res.writeHead(status, { "content-type": "text/plain", ...headers })
   res.end(body)
 }

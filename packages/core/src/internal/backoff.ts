@@ -57,7 +57,9 @@ export type Untyped = (...args: Array<any>) => any
 const tapOptions = (name: string, o: unknown): "exception" | "value" => {
   const r = options.record(o, ["input"])
   if (r.input === undefined) return "exception"
-  if (r.input !== "exception" && r.input !== "value") throw invalid(`${name}.input`, r.input, "\"exception\" or \"value\"")
+  if (r.input !== "exception" && r.input !== "value") {
+    throw invalid(`${name}.input`, r.input, "\"exception\" or \"value\"")
+  }
   return r.input
 }
 
@@ -87,7 +89,8 @@ export const tapGiveup = tap("onGiveup", "tapGiveup")
 // ---------------------------------------------------------------------------
 
 const isClass = (f: Function): boolean =>
-  f.prototype !== undefined && (f.prototype === Error.prototype || Object.prototype.isPrototypeOf.call(Error.prototype, f.prototype))
+  f.prototype !== undefined &&
+  (f.prototype === Error.prototype || Object.prototype.isPrototypeOf.call(Error.prototype, f.prototype))
 
 /**
  * @internal The `exception` filter: an error class (instanceof, subclasses included), a
@@ -107,7 +110,9 @@ export const exceptionMatcher = (
     return (e) => callbacks.verdict(input as callbacks.AnyPredicate, e)
   }
   if (Array.isArray(input)) {
-    if (input.length === 0) throw invalid(option, input, "an error class, a _tag string, a predicate, or a non-empty array of these")
+    if (input.length === 0) {
+      throw invalid(option, input, "an error class, a _tag string, a predicate, or a non-empty array of these")
+    }
     const matchers = input.map((x, i) => exceptionMatcher(x, `${option}[${i}]`)!)
     return (e) => anyOf(matchers, 0, e)
   }

@@ -8,7 +8,8 @@ export type AnyPredicate = (input: any) => unknown
 
 /** @internal */
 export const isPromiseLike = (u: unknown): u is PromiseLike<unknown> =>
-  u !== null && (typeof u === "object" || typeof u === "function") && typeof (u as PromiseLike<unknown>).then === "function"
+  u !== null && (typeof u === "object" || typeof u === "function") &&
+  typeof (u as PromiseLike<unknown>).then === "function"
 
 /**
  * @internal Runs one handler. A throw, a rejection or a failing/dying Effect becomes a
@@ -59,7 +60,9 @@ export const handlersOption = (
 export const verdict = (predicate: AnyPredicate, input: unknown): boolean | Effect.Effect<boolean, never, unknown> => {
   const result = predicate(input)
   if (typeof result === "boolean") return result
-  if (Effect.isEffect(result)) return Effect.map(Effect.orDie(result), Boolean) as Effect.Effect<boolean, never, unknown>
+  if (Effect.isEffect(result)) {
+    return Effect.map(Effect.orDie(result), Boolean) as Effect.Effect<boolean, never, unknown>
+  }
   if (isPromiseLike(result)) return Effect.map(Effect.promise(() => result), Boolean)
   return Boolean(result)
 }

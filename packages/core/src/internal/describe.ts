@@ -68,7 +68,9 @@ const render = (value: unknown, depth: number, seen: Set<object>): string => {
   if (object instanceof Error) {
     const name = typeof object.name === "string" ? object.name : "Error"
     const message = typeof object.message === "string" ? object.message : ""
-    return message === "" ? name : `${name}: ${message.length > MAX_STRING ? `${message.slice(0, MAX_STRING)}${ELLIPSIS}` : message}`
+    return message === ""
+      ? name
+      : `${name}: ${message.length > MAX_STRING ? `${message.slice(0, MAX_STRING)}${ELLIPSIS}` : message}`
   }
   const isArray = Array.isArray(object)
   if (depth >= MAX_DEPTH) return isArray ? `[${ELLIPSIS}]` : `{${ELLIPSIS}}`
@@ -84,7 +86,9 @@ const render = (value: unknown, depth: number, seen: Set<object>): string => {
     const prefix = className(object)
     if (keys.length === 0) return `${prefix}{}`
     const shown = keys.slice(0, MAX_ITEMS).map((key) =>
-      `${KEY.test(key) ? key : JSON.stringify(key)}: ${guarded(() => (object as Record<string, unknown>)[key], depth + 1, seen)}`
+      `${KEY.test(key) ? key : JSON.stringify(key)}: ${
+        guarded(() => (object as Record<string, unknown>)[key], depth + 1, seen)
+      }`
     )
     if (keys.length > MAX_ITEMS) shown.push(`${ELLIPSIS} ${keys.length - MAX_ITEMS} more`)
     return `${prefix}{ ${shown.join(", ")} }`

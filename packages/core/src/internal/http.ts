@@ -143,20 +143,23 @@ export const waitRetryAfter = <In, R>(
     throw invalid("waitRetryAfter.fallback", fallback, "a wait strategy (a Schedule, e.g. Wait.expo())")
   }
   const cap = maxRetryAfterOption(optionsObject("waitRetryAfter", options, ["maxRetryAfter"]).maxRetryAfter)
-  return Schedule.makeWithState(fallback.initial, (now, input: In, state) =>
-    Effect.map(fallback.step(now, input, state), ([next, out, decision]) => {
-      if (ScheduleDecision.isDone(decision)) {
-        return [next, Duration.isDuration(out) ? out : Duration.zero, decision] as const
-      }
-      const policyWait = delayOf(decision, now)
-      const server = retryAfterMillis(input, now, cap)
-      const wait = server !== undefined && server > policyWait ? server : policyWait
-      return [
-        next,
-        Duration.millis(wait),
-        ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
-      ] as const
-    }))
+  return Schedule.makeWithState(
+    fallback.initial,
+    (now, input: In, state) =>
+      Effect.map(fallback.step(now, input, state), ([next, out, decision]) => {
+        if (ScheduleDecision.isDone(decision)) {
+          return [next, Duration.isDuration(out) ? out : Duration.zero, decision] as const
+        }
+        const policyWait = delayOf(decision, now)
+        const server = retryAfterMillis(input, now, cap)
+        const wait = server !== undefined && server > policyWait ? server : policyWait
+        return [
+          next,
+          Duration.millis(wait),
+          ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))
+        ] as const
+      })
+  )
 }
 
 // ---------------------------------------------------------------------------
@@ -241,7 +244,9 @@ export const isHttpClient = (u: unknown): u is HttpClient.HttpClient =>
 interface TransientOptions {
   readonly loop: LoopOptions
   readonly mode: RetryMode
-  readonly retryOn: (response: HttpClientResponse.HttpClientResponse) => boolean | Effect.Effect<boolean, never, unknown>
+  readonly retryOn: (
+    response: HttpClientResponse.HttpClientResponse
+  ) => boolean | Effect.Effect<boolean, never, unknown>
   readonly retryNonIdempotent: boolean
 }
 
@@ -348,7 +353,11 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
       const held: Held = { response: undefined }
       const run = execute(loop, mode, target, [request], (run) => attempt(run, send, settings, held))
       // interrupted (an outer timeout, in the sleep or before): nothing is left open
-      return traced(loop, target, Effect.onInterrupt(run, () => held.response === undefined ? Effect.void : discard(held.response)))
+      return traced(
+        loop,
+        target,
+        Effect.onInterrupt(run, () => held.response === undefined ? Effect.void : discard(held.response))
+      )
     })
   })
 }

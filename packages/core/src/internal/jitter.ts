@@ -27,18 +27,24 @@ export const none = plan.zeroPreserving((wait: Duration.Duration): Effect.Effect
   Effect.succeed(wait)
 )
 
-
 /** @internal A `jitter` option: a jitter function, or null / `Jitter.none` for none (then `undefined`). */
 export const resolve = (input: unknown, option = "jitter"): JitterFunction | undefined => {
   if (input === null || input === none) return undefined
-  if (typeof input !== "function") throw invalid(option, input, "a Jitter function (Jitter.full, Jitter.equal, ...) or null")
+  if (typeof input !== "function") {
+    throw invalid(option, input, "a Jitter function (Jitter.full, Jitter.equal, ...) or null")
+  }
   return input as JitterFunction
 }
 
 /** @internal `Jitter.apply`: the schedule with every delay jittered; its output is the jittered delay. */
 export const apply = dual<
-  (jitter: JitterFunction) => <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>,
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: JitterFunction) => Schedule.Schedule<Duration.Duration, In, R>
+  (
+    jitter: JitterFunction
+  ) => <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>,
+  <Out, In, R>(
+    self: Schedule.Schedule<Out, In, R>,
+    jitter: JitterFunction
+  ) => Schedule.Schedule<Duration.Duration, In, R>
 >(2, <Out, In, R>(self: Schedule.Schedule<Out, In, R>, jitter: JitterFunction) => {
   if (!plan.isAnySchedule(self)) throw invalid("Jitter.apply schedule", self, "a Schedule (e.g. Wait.expo())")
   const j = resolve(jitter, "Jitter.apply jitter")

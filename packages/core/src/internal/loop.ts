@@ -168,7 +168,9 @@ export class Run {
       const step = strategy.next(this.state, input)
       if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.budget === undefined ? this.jitter(input, elapsed, step.wait) : this.withdraw(input, elapsed, step.wait)
+      return this.budget === undefined
+        ? this.jitter(input, elapsed, step.wait)
+        : this.withdraw(input, elapsed, step.wait)
     }
     const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state) as Effect.Effect<
       readonly [unknown, number] | undefined
@@ -287,7 +289,9 @@ export const execute = (
 ): Effect.Effect<any, any, any> => {
   const budget = options.budget
   if (budget === undefined) return executeWith(options, mode, target, args, build, undefined)
-  if (budget === true) return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service))
+  if (budget === true) {
+    return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service))
+  }
   return executeWith(options, mode, target, args, build, budget)
 }
 
@@ -314,7 +318,9 @@ const executeWith = (
       return make(plan, clock)
     })
   const deposited = (run: (plan: Plan) => Effect.Effect<any, any, any>) =>
-    budget === undefined || unsafeDeposit !== undefined ? run : (plan: Plan) => Effect.zipRight(budget.deposit, run(plan))
+    budget === undefined || unsafeDeposit !== undefined
+      ? run
+      : (plan: Plan) => Effect.zipRight(budget.deposit, run(plan))
   if (options.runtime !== undefined) return Effect.flatMap(options.runtime, deposited(timed))
   const plan = options.plan!
   if (options.timed || unsafeDeposit !== undefined) return deposited(timed)(plan)

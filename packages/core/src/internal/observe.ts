@@ -95,7 +95,10 @@ const spanEvent = (name: string, attributes: (now: bigint) => Record<string, unk
   Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
     Option.isNone(span)
       ? Effect.void
-      : Effect.flatMap(Clock.currentTimeNanos, (now) => Effect.sync(() => span.value.event(name, now, attributes(now)))))
+      : Effect.flatMap(
+        Clock.currentTimeNanos,
+        (now) => Effect.sync(() => span.value.event(name, now, attributes(now)))
+      ))
 
 /**
  * @internal Options that wrap each run in a span named after the target (`span: true`)
@@ -112,7 +115,10 @@ export const withTracing = <O>(input: O): O => {
         "backoff.wait": Duration.toSeconds(d.wait!),
         "backoff.outcome": tagOf(d)
       })), o.onBackoff),
-    onSuccess: append((d: AnyDetails) => Effect.annotateCurrentSpan({ "backoff.tries": d.tries, "backoff.outcome": "success" }), o.onSuccess),
+    onSuccess: append(
+      (d: AnyDetails) => Effect.annotateCurrentSpan({ "backoff.tries": d.tries, "backoff.outcome": "success" }),
+      o.onSuccess
+    ),
     onGiveup: append((d: AnyDetails) =>
       Effect.zipRight(
         spanEvent("giveup", () => ({ "backoff.tries": d.tries, "backoff.outcome": tagOf(d) })),

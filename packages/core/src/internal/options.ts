@@ -6,8 +6,8 @@ import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
 import * as plans from "./plan.js"
 import { budgetOption } from "./retryBudget.js"
-import * as strategy from "./wait.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
+import * as strategy from "./wait.js"
 
 /** @internal The option names every entry point's loop takes (handlers, logging, naming). */
 export const LOOP_KEYS: ReadonlyArray<string> = [
@@ -88,7 +88,9 @@ export const buildPolicy = (
       )
     }
   } else {
-    policy = plans.toSchedule(plans.withJitter(policy, jitter.resolve(jitterOption === undefined ? jitter.full : jitterOption)))
+    policy = plans.toSchedule(
+      plans.withJitter(policy, jitter.resolve(jitterOption === undefined ? jitter.full : jitterOption))
+    )
   }
   if (maxTries !== Infinity) policy = plans.toSchedule(plans.withMaxTries(policy, maxTries))
   if (maxTime !== Infinity) policy = plans.toSchedule(plans.withMaxTime(policy, maxTime))

@@ -161,7 +161,11 @@ export const nextWait = (
   now: number,
   input: unknown,
   state: unknown
-): Effect.Effect<readonly [state: unknown, wait: number] | undefined, never, any> | (readonly [unknown, number]) | undefined => {
+):
+  | Effect.Effect<readonly [state: unknown, wait: number] | undefined, never, any>
+  | (readonly [unknown, number])
+  | undefined =>
+{
   if (plan.strategy !== undefined) {
     const step: Step | undefined = plan.strategy.next(state, input)
     return step === undefined ? undefined : [step, step.wait] as const
@@ -188,7 +192,14 @@ interface StepState {
   readonly inner: unknown
 }
 
-const tapDetails = (tap: Tap, tries: number, elapsed: number, input: unknown, wait?: Duration.Duration, reason?: GiveupReason) => {
+const tapDetails = (
+  tap: Tap,
+  tries: number,
+  elapsed: number,
+  input: unknown,
+  wait?: Duration.Duration,
+  reason?: GiveupReason
+) => {
   const details: Record<string, unknown> = { target: "effect", args: [], tries, elapsed: Duration.millis(elapsed) }
   if (wait !== undefined) details.wait = wait
   details[tap.key] = input
@@ -218,41 +229,44 @@ const done = (state: StepState, wait: number) => [state, Duration.millis(wait), 
 /** @internal The Schedule that follows a plan's rules when Effect drives it. */
 export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
   const initial: StepState | undefined = undefined
-  const schedule = Schedule.makeWithState<StepState | undefined, In, Duration.Duration, any>(initial, (now, input, s) =>
-    Effect.suspend(() => {
-      const state: StepState = s ?? { tries: 1, start: now, spent: false, inner: initialState(plan) }
-      const elapsed = now - state.start
-      const giveUp = (reason: GiveupReason) =>
-        plan.onGiveup === undefined
-          ? Effect.succeed(done(state, 0))
-          : Effect.as(runTaps(plan.onGiveup, state.tries, elapsed, input, undefined, reason), done(state, 0))
-      const limit = limitReached(plan, state.tries, elapsed, state.spent)
-      if (limit !== undefined) return giveUp(limit)
-      const proceed = (next: readonly [unknown, number] | undefined) => {
-        if (next === undefined) return giveUp("exhausted")
-        const [inner, wait] = next
-        return Effect.flatMap(jitterWait(plan.jitter, wait), (jittered) => {
-          const sleep = clampToBudget(plan.maxTime, elapsed, jittered)
-          const nextState: StepState = {
-            tries: state.tries + 1,
-            start: state.start,
-            spent: isClamped(plan.maxTime, elapsed, sleep),
-            inner
-          }
-          const duration = Duration.millis(sleep)
-          const decision = [
-            nextState,
-            duration,
-            ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
-          ] as const
-          return plan.onBackoff === undefined
-            ? Effect.succeed(decision)
-            : Effect.as(runTaps(plan.onBackoff, state.tries, elapsed, input, duration), decision)
-        })
-      }
-      const next = nextWait(plan, now, input, state.inner)
-      return Effect.isEffect(next) ? Effect.flatMap(next, proceed) : proceed(next)
-    })) as unknown as Schedule.Schedule<Duration.Duration, In>
+  const schedule = Schedule.makeWithState<StepState | undefined, In, Duration.Duration, any>(
+    initial,
+    (now, input, s) =>
+      Effect.suspend(() => {
+        const state: StepState = s ?? { tries: 1, start: now, spent: false, inner: initialState(plan) }
+        const elapsed = now - state.start
+        const giveUp = (reason: GiveupReason) =>
+          plan.onGiveup === undefined
+            ? Effect.succeed(done(state, 0))
+            : Effect.as(runTaps(plan.onGiveup, state.tries, elapsed, input, undefined, reason), done(state, 0))
+        const limit = limitReached(plan, state.tries, elapsed, state.spent)
+        if (limit !== undefined) return giveUp(limit)
+        const proceed = (next: readonly [unknown, number] | undefined) => {
+          if (next === undefined) return giveUp("exhausted")
+          const [inner, wait] = next
+          return Effect.flatMap(jitterWait(plan.jitter, wait), (jittered) => {
+            const sleep = clampToBudget(plan.maxTime, elapsed, jittered)
+            const nextState: StepState = {
+              tries: state.tries + 1,
+              start: state.start,
+              spent: isClamped(plan.maxTime, elapsed, sleep),
+              inner
+            }
+            const duration = Duration.millis(sleep)
+            const decision = [
+              nextState,
+              duration,
+              ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
+            ] as const
+            return plan.onBackoff === undefined
+              ? Effect.succeed(decision)
+              : Effect.as(runTaps(plan.onBackoff, state.tries, elapsed, input, duration), decision)
+          })
+        }
+        const next = nextWait(plan, now, input, state.inner)
+        return Effect.isEffect(next) ? Effect.flatMap(next, proceed) : proceed(next)
+      })
+  ) as unknown as Schedule.Schedule<Duration.Duration, In>
   return Object.assign(schedule, { [PlanTypeId]: plan }) as PlanSchedule<In>
 }
 
@@ -280,7 +294,11 @@ export const fromSchedule = (schedule: Schedule.Schedule<unknown, any, any>): Pl
   planOf(schedule) ?? { ...empty, strategy: undefined, base: schedule }
 
 /** @internal Wraps a plan's schedule as the base of a new plan, so later rules apply after it. */
-const wrap = (schedule: Schedule.Schedule<unknown, any, any>): Plan => ({ ...empty, strategy: undefined, base: schedule })
+const wrap = (schedule: Schedule.Schedule<unknown, any, any>): Plan => ({
+  ...empty,
+  strategy: undefined,
+  base: schedule
+})
 
 /** @internal `maxTries` on top: the lower limit wins, whatever the order. */
 export const withMaxTries = (schedule: Schedule.Schedule<unknown, any, any>, maxTries: number): Plan => {
@@ -302,7 +320,10 @@ export const withMaxTime = (schedule: Schedule.Schedule<unknown, any, any>, maxT
  * @internal Jitter on top: composes with an earlier jitter; after a `maxTime` clamp or taps
  * (which then saw the unjittered wait) the plan becomes the base of a new one.
  */
-export const withJitter = (schedule: Schedule.Schedule<unknown, any, any>, jitter: JitterFunction | undefined): Plan => {
+export const withJitter = (
+  schedule: Schedule.Schedule<unknown, any, any>,
+  jitter: JitterFunction | undefined
+): Plan => {
   const plan = fromSchedule(schedule)
   // no jitter composes with anything, in any order
   if (jitter === undefined) return { ...plan, jittered: true }
@@ -313,7 +334,10 @@ export const withJitter = (schedule: Schedule.Schedule<unknown, any, any>, jitte
     : jitter === undefined
     ? inner
     : (wait) =>
-      Effect.flatMap(jitterWait(inner, Duration.toMillis(wait)), (w) => Effect.map(jitterWait(jitter, w), Duration.millis))
+      Effect.flatMap(
+        jitterWait(inner, Duration.toMillis(wait)),
+        (w) => Effect.map(jitterWait(jitter, w), Duration.millis)
+      )
   return { ...plan, jitter: composed, jittered: true }
 }
 

@@ -223,11 +223,14 @@ export const limit = dual(
   (args) => Schedule.isSchedule(args[0]),
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget?: RetryBudget): Schedule.Schedule<Out, In, any> => {
     const withdraw = withdrawFrom(checkBudget(budget))
-    return Schedule.makeWithState(self.initial, (now, input: In, state) =>
-      Effect.flatMap(self.step(now, input, state), (result) => {
-        if (ScheduleDecision.isDone(result[2])) return Effect.succeed(result)
-        return Effect.map(withdraw, (ok) => ok ? result : [result[0], result[1], ScheduleDecision.done] as const)
-      }))
+    return Schedule.makeWithState(
+      self.initial,
+      (now, input: In, state) =>
+        Effect.flatMap(self.step(now, input, state), (result) => {
+          if (ScheduleDecision.isDone(result[2])) return Effect.succeed(result)
+          return Effect.map(withdraw, (ok) => ok ? result : [result[0], result[1], ScheduleDecision.done] as const)
+        })
+    )
   }
 )
 

@@ -7,7 +7,8 @@ import { durationMillis, invalid, MAX_WAIT_MILLIS, optionsObject } from "./valid
 export type { Step, Strategy } from "./plan.js"
 
 /** @internal Wraps a pure strategy as a Schedule whose output and delay are the wait (a plan with nothing else). */
-export const toSchedule = <In>(strategy: Strategy<In>): plans.PlanSchedule<In> => plans.toSchedule(plans.fromStrategy(strategy))
+export const toSchedule = <In>(strategy: Strategy<In>): plans.PlanSchedule<In> =>
+  plans.toSchedule(plans.fromStrategy(strategy))
 
 /**
  * @internal The cap a strategy saturates at: `maxValue` if given, never above the timer
@@ -112,7 +113,9 @@ export const constant = (options: {
 } = {}): Strategy => {
   const interval = optionsObject("constant", options, CONSTANT_KEYS).interval ?? "1 second"
   if (Array.isArray(interval)) {
-    if (interval.length === 0) throw invalid("constant.interval", interval, "a duration or a non-empty list of durations")
+    if (interval.length === 0) {
+      throw invalid("constant.interval", interval, "a duration or a non-empty list of durations")
+    }
     const steps: ReadonlyArray<Listed> = interval.map((input, index) => ({
       wait: Math.min(durationMillis(`constant.interval[${index}]`, input), MAX_WAIT_MILLIS),
       index

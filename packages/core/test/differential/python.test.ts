@@ -31,9 +31,6 @@
  */
 import { Backoff, InvalidOptionError, Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
-import { spawn, spawnSync } from "node:child_process"
-import * as fs from "node:fs"
-import { fileURLToPath } from "node:url"
 import {
   Cause,
   Clock,
@@ -49,6 +46,9 @@ import {
   TestClock,
   TestContext
 } from "effect"
+import { spawn, spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import { fileURLToPath } from "node:url"
 
 // ---------------------------------------------------------------------------
 // python3 with the backoff module
@@ -96,7 +96,12 @@ type WaitSpec =
   | { readonly kind: "runtime"; readonly scale: number }
 
 type ErrorName = "ErrA" | "ErrB"
-type Step = { readonly raise: { readonly type: ErrorName; readonly code: number } } | { readonly return: number } | number | null | ReadonlyArray<number>
+type Step =
+  | { readonly raise: { readonly type: ErrorName; readonly code: number } }
+  | { readonly return: number }
+  | number
+  | null
+  | ReadonlyArray<number>
 type PredicateSpec = "falsy" | { readonly kind: "lessThan"; readonly n: number } | { readonly kind: "even" }
 
 interface Case {
@@ -193,7 +198,10 @@ const caseArb = fc.record({
   wait: waitArb,
   waitRuntime: fc.boolean(),
   jitter: fc.constantFrom<Case["jitter"]>("none", "none", "half", "plus"),
-  maxTries: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 12 }) }),
+  maxTries: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, {
+    weight: 3,
+    arbitrary: fc.integer({ min: 1, max: 12 })
+  }),
   maxTriesRuntime: fc.boolean(),
   maxTime: fc.constantFrom(null, null, null, 0, 0.5, 1, 2.5, 5, 10, 30),
   maxTimeRuntime: fc.boolean(),
@@ -348,7 +356,11 @@ const strategyOf = (c: Case): Wait.Wait<any> => {
   const w = c.wait
   switch (w.kind) {
     case "expo":
-      return Wait.expo({ base: w.base, factor: ms(w.factor), ...(w.maxValue === null ? {} : { maxValue: ms(w.maxValue) }) })
+      return Wait.expo({
+        base: w.base,
+        factor: ms(w.factor),
+        ...(w.maxValue === null ? {} : { maxValue: ms(w.maxValue) })
+      })
     case "fibo":
       return Wait.fibo(w.maxValue === null ? {} : { maxValue: ms(w.maxValue) })
     case "constant":
@@ -461,7 +473,9 @@ const outcomeOf = (c: Case, exit: Exit.Exit<unknown, unknown>, cutOff: boolean):
     return { return: value }
   }
   const failure = Cause.failureOption(exit.cause)
-  if (Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null && "_tag" in failure.value) {
+  if (
+    Option.isSome(failure) && typeof failure.value === "object" && failure.value !== null && "_tag" in failure.value
+  ) {
     return { raise: exceptionDetails(failure.value) }
   }
   return { defect: Cause.pretty(exit.cause) }
@@ -575,7 +589,10 @@ const toleranceFor = (py: PythonResult): void => {
 /** Keeps the largest deviation among the cases that matched. */
 const matched = (py: PythonResult): void => {
   largestDeviation = Math.max(largestDeviation, caseDeviation)
-  largestDeviationInSleeps = Math.max(largestDeviationInSleeps, caseDeviation / (NANO_MS * Math.max(1, py.sleeps.length)))
+  largestDeviationInSleeps = Math.max(
+    largestDeviationInSleeps,
+    caseDeviation / (NANO_MS * Math.max(1, py.sleeps.length))
+  )
 }
 
 const json = (u: unknown) => JSON.stringify(u)
@@ -590,14 +607,18 @@ const diff = (expected: Trace, actual: Trace, options: { readonly args: boolean;
       return `calls: Python made ${expected.calls.length}, we made ${actual.calls.length}`
     }
     if (e.tries !== a.tries || !sameTime(e.at, a.at)) return `call ${i + 1}: Python ${json(e)}, ours ${json(a)}`
-    if (options.args && json(e.args) !== json(a.args)) return `call ${i + 1} args: Python ${json(e.args)}, ours ${json(a.args)}`
+    if (options.args && json(e.args) !== json(a.args)) {
+      return `call ${i + 1} args: Python ${json(e.args)}, ours ${json(a.args)}`
+    }
   }
   const m = Math.max(expected.events.length, actual.events.length)
   for (let i = 0; i < m; i++) {
     const e = expected.events[i]
     const a = actual.events[i]
     if (e === undefined || a === undefined) {
-      return `handler calls: Python ${expected.events.length}, ours ${actual.events.length}; first extra: ${json(e ?? a)}`
+      return `handler calls: Python ${expected.events.length}, ours ${actual.events.length}; first extra: ${
+        json(e ?? a)
+      }`
     }
     const same = e.event === a.event && e.handler === a.handler && json(e.keys) === json(a.keys) &&
       e.target === a.target && e.tries === a.tries && sameTime(e.elapsed, a.elapsed) &&
@@ -616,7 +637,10 @@ const diff = (expected: Trace, actual: Trace, options: { readonly args: boolean;
   if (json(expected.outcome) !== json(actual.outcome)) {
     return `outcome: Python ${json(expected.outcome)}, ours ${json(actual.outcome)}`
   }
-  if (options.total && expected.total !== undefined && actual.total !== undefined && !sameTime(expected.total, actual.total)) {
+  if (
+    options.total && expected.total !== undefined && actual.total !== undefined &&
+    !sameTime(expected.total, actual.total)
+  ) {
     return `total: Python ${expected.total} ms, ours ${actual.total} ms`
   }
   return undefined
@@ -714,7 +738,8 @@ const DELIBERATE: ReadonlyArray<Deliberate> = [
 /** Differences of python-backoff's own releases, where the installed one (2.2) is not 2.4. */
 const PYTHON_RELEASES: ReadonlyArray<Deliberate> = [
   {
-    name: "python-backoff 2.2 calls on_giveup without `value` when on_predicate's generator runs out; 2.4 passes value=ret",
+    name:
+      "python-backoff 2.2 calls on_giveup without `value` when on_predicate's generator runs out; 2.4 passes value=ret",
     doc: "",
     adjust: (c, py, expected) => {
       if (c.mode !== "predicate" || !py.exhausted) return undefined
@@ -911,7 +936,9 @@ describe.skipIf(!available && !CI)(title, () => {
       ? {
         calls: ours.calls.slice(0, expected.calls.length),
         sleeps: ours.sleeps?.slice(0, expected.calls.length - 1),
-        events: ours.events.filter((e) => e.tries < expected.calls.length || (e.tries === expected.calls.length && e.event !== "backoff")),
+        events: ours.events.filter((e) =>
+          e.tries < expected.calls.length || (e.tries === expected.calls.length && e.event !== "backoff")
+        ),
         outcome: { cutoff: true }
       }
       : ours
@@ -928,8 +955,12 @@ describe.skipIf(!available && !CI)(title, () => {
       )
     }), 90_000)
 
-  const report = { compared: 0, adjusted: new Map<string, number>(), known: new Map<string, { mismatched: number; matched: number }>(),
-    knownCases: new Map<string, Array<string>>() }
+  const report = {
+    compared: 0,
+    adjusted: new Map<string, number>(),
+    known: new Map<string, { mismatched: number; matched: number }>(),
+    knownCases: new Map<string, Array<string>>()
+  }
 
   it("every policy gives Python's exact trace on Timeline's virtual clock", () => {
     expect(py).toBeDefined()
@@ -968,24 +999,30 @@ describe.skipIf(!available && !CI)(title, () => {
     expect(largestDeviationInSleeps).toBeLessThanOrEqual(0.5 + 1e-6)
   })
 
-  it.effect(`the first ${TESTCLOCK_CASES} policies give the same trace in the function form under the TestClock`, () =>
-    Effect.gen(function*() {
-      expect(py).toBeDefined()
-      const failures: Array<string> = []
-      for (const c of cases.slice(0, TESTCLOCK_CASES)) {
-        const { trace } = expectedFor(c)
-        // a fresh TestClock per case, starting at 0 (times far from 0 would lose float precision)
-        const ours = cutLike(
-          trace,
-          yield* runOnTestClock(c, ms(byId.get(c.id)!.total)).pipe(Effect.provide(TestContext.TestContext))
-        )
-        toleranceFor(byId.get(c.id)!)
-        const difference = diff(trace, ours, { args: true, total: false })
-        const known = KNOWN_LOOP_MISMATCHES.find((k) => k.covers(c, byId.get(c.id)!))
-        if (difference !== undefined && known === undefined) failures.push(`case ${c.id} ${json(c)}\n    ${difference}`)
-      }
-      expect(failures.slice(0, 5).join("\n")).toBe("")
-    }), 120_000)
+  it.effect(
+    `the first ${TESTCLOCK_CASES} policies give the same trace in the function form under the TestClock`,
+    () =>
+      Effect.gen(function*() {
+        expect(py).toBeDefined()
+        const failures: Array<string> = []
+        for (const c of cases.slice(0, TESTCLOCK_CASES)) {
+          const { trace } = expectedFor(c)
+          // a fresh TestClock per case, starting at 0 (times far from 0 would lose float precision)
+          const ours = cutLike(
+            trace,
+            yield* runOnTestClock(c, ms(byId.get(c.id)!.total)).pipe(Effect.provide(TestContext.TestContext))
+          )
+          toleranceFor(byId.get(c.id)!)
+          const difference = diff(trace, ours, { args: true, total: false })
+          const known = KNOWN_LOOP_MISMATCHES.find((k) => k.covers(c, byId.get(c.id)!))
+          if (difference !== undefined && known === undefined) {
+            failures.push(`case ${c.id} ${json(c)}\n    ${difference}`)
+          }
+        }
+        expect(failures.slice(0, 5).join("\n")).toBe("")
+      }),
+    120_000
+  )
 
   it("known loop mismatches still reproduce (delete an entry from KNOWN_LOOP_MISMATCHES once it does not)", () => {
     expect(report.compared).toBe(cases.length)

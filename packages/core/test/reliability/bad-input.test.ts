@@ -78,7 +78,12 @@ const rows: ReadonlyArray<Row> = [
   staticRow("expo base Infinity", "expo.base", Infinity, withWait(() => Wait.expo({ base: Infinity }))),
   staticRow("expo base as a string", "expo.base", "2", withWait(() => Wait.expo({ base: untyped("2") }))),
   staticRow("expo factor negative", "expo.factor", -5, withWait(() => Wait.expo({ factor: -5 }))),
-  staticRow("expo factor \"-1 seconds\"", "expo.factor", "-1 seconds", withWait(() => Wait.expo({ factor: "-1 seconds" }))),
+  staticRow(
+    "expo factor \"-1 seconds\"",
+    "expo.factor",
+    "-1 seconds",
+    withWait(() => Wait.expo({ factor: "-1 seconds" }))
+  ),
   staticRow("expo maxValue NaN", "expo.maxValue", NaN, withWait(() => Wait.expo({ maxValue: NaN }))),
   staticRow("fibo unit Infinity", "fibo.unit", Infinity, withWait(() => Wait.fibo({ unit: Infinity }))),
   staticRow("fibo unit as garbage text", "fibo.unit", "soon", withWait(() => Wait.fibo({ unit: untyped("soon") }))),
@@ -91,14 +96,34 @@ const rows: ReadonlyArray<Row> = [
   ),
   staticRow("constant interval NaN", "constant.interval", NaN, withWait(() => Wait.constant({ interval: NaN }))),
   staticRow("decay decayFactor negative", "decay.decayFactor", -1, withWait(() => Wait.decay({ decayFactor: -1 }))),
-  staticRow("decay initialValue an object", "decay.initialValue", { ms: 5 }, withWait(() => Wait.decay({ initialValue: untyped({ ms: 5 }) }))),
+  staticRow(
+    "decay initialValue an object",
+    "decay.initialValue",
+    { ms: 5 },
+    withWait(() => Wait.decay({ initialValue: untyped({ ms: 5 }) }))
+  ),
   staticRow("linear step NaN", "linear.step", NaN, withWait(() => Wait.linear({ step: NaN }))),
   staticRow("decorrelated base negative", "decorrelated.base", -1, withWait(() => Wait.decorrelated({ base: -1 }))),
   staticRow("runtime with a number", "runtime", 5, withWait(() => Wait.runtime(untyped(5)))),
   // Jitter
-  staticRow("Jitter.apply with a string", "Jitter.apply jitter", "full", withWait(() => Jitter.apply(Wait.expo(), untyped("full")))),
-  staticRow("Jitter.apply with a number", "Jitter.apply jitter", 42, withWait(() => Jitter.apply(Wait.expo(), untyped(42)))),
-  staticRow("Jitter.apply with an object", "Jitter.apply jitter", { full: true }, withWait(() => Jitter.apply(Wait.expo(), untyped({ full: true })))),
+  staticRow(
+    "Jitter.apply with a string",
+    "Jitter.apply jitter",
+    "full",
+    withWait(() => Jitter.apply(Wait.expo(), untyped("full")))
+  ),
+  staticRow(
+    "Jitter.apply with a number",
+    "Jitter.apply jitter",
+    42,
+    withWait(() => Jitter.apply(Wait.expo(), untyped(42)))
+  ),
+  staticRow(
+    "Jitter.apply with an object",
+    "Jitter.apply jitter",
+    { full: true },
+    withWait(() => Jitter.apply(Wait.expo(), untyped({ full: true })))
+  ),
   // Backoff: static
   staticRow("maxTries 0", "maxTries", 0, retry({ maxTries: 0 })),
   staticRow("maxTries negative", "maxTries", -3, retry({ maxTries: -3 })),
@@ -165,10 +190,13 @@ describe("bad input table", () => {
     expect(rows.length).toBeGreaterThanOrEqual(20)
     const areas = new Set(
       rows.map((r) =>
-        r.name.startsWith("http") || r.name.startsWith("waitRetryAfter") ? "http"
-        : r.option.startsWith("Jitter") ? "jitter"
-        : r.option.includes(".") || r.option.startsWith("constant") || r.option === "runtime" ? "wait"
-        : "backoff"
+        r.name.startsWith("http") || r.name.startsWith("waitRetryAfter") ?
+          "http"
+          : r.option.startsWith("Jitter") ?
+          "jitter"
+          : r.option.includes(".") || r.option.startsWith("constant") || r.option === "runtime" ?
+          "wait"
+          : "backoff"
       )
     )
     expect([...areas].sort()).toEqual(["backoff", "http", "jitter", "wait"])

@@ -20,7 +20,7 @@ class Boom extends Error {
 }
 
 /** A handler that misbehaves with `fault`, carrying `defect`. */
-const faulty = (fault: Fault, defect: unknown): (() => unknown) => {
+const faulty = (fault: Fault, defect: unknown): () => unknown => {
   switch (fault) {
     case "throw":
     case "throwNonError":
@@ -103,7 +103,11 @@ const runCase = async (c: Case) => {
     }
   } as const
   // the function form (Python's decorator) or the Effect form
-  const target: any = c.style === "function" ? function fetchThing() { return call } : call
+  const target: any = c.style === "function"
+    ? function fetchThing() {
+      return call
+    }
+    : call
   const applied: any = c.where === "predicate"
     ? Backoff.onPredicate(target, {
       ...common,
@@ -206,10 +210,12 @@ describe("handler faults", () => {
         }).filter((c) =>
           // a runtime wait must return a duration synchronously; giveup and predicate return
           // a boolean or an Effect (a Promise is not part of their contract)
-          c.where === "runtimeWait" ? c.fault === "throw" || c.fault === "throwNonError"
-          // (a failing Effect there is outside the types: see the test below)
-          : c.where === "giveup" || c.where === "predicate" ? !c.fault.startsWith("reject") && c.fault !== "fail"
-          : true
+          c.where === "runtimeWait" ?
+            c.fault === "throw" || c.fault === "throwNonError"
+            // (a failing Effect there is outside the types: see the test below)
+            : c.where === "giveup" || c.where === "predicate" ?
+            !c.fault.startsWith("reject") && c.fault !== "fail"
+            : true
         ).map((c) => Object.assign(c, { [fc.toStringMethod]: () => showCase(c) })),
         async (c) => {
           cases++
@@ -217,11 +223,15 @@ describe("handler faults", () => {
           // when does the faulty hook run for the n-th time, if ever?
           const calls = Math.min(c.succeedAt, c.maxTries)
           const retries = c.succeedAt > c.maxTries ? c.maxTries - 1 : c.succeedAt - 1
-          const reached = c.where === "onSuccess" ? c.n === 1 && c.succeedAt <= c.maxTries
-            : c.where === "onGiveup" ? c.n === 1 && c.succeedAt > c.maxTries
-            : c.where === "onBackoff" || c.where === "runtimeWait" ? c.n <= retries
+          const reached = c.where === "onSuccess" ?
+            c.n === 1 && c.succeedAt <= c.maxTries
+            : c.where === "onGiveup" ?
+            c.n === 1 && c.succeedAt > c.maxTries
+            : c.where === "onBackoff" || c.where === "runtimeWait" ?
+            c.n <= retries
             // giveup is asked on every failure, the predicate on every value
-            : c.where === "giveup" ? c.n <= Math.min(c.succeedAt - 1, c.maxTries)
+            : c.where === "giveup" ?
+            c.n <= Math.min(c.succeedAt - 1, c.maxTries)
             : c.n <= calls
           if (reached) {
             expect(dieOf(r.exit)).toBe(r.defect)
@@ -229,11 +239,16 @@ describe("handler faults", () => {
             expect(r.calls).toBe(expectedCalls)
             // no attempt and no handler after the faulty one
             const last = r.log.at(-1)!
-            expect(last.startsWith("call") || last.startsWith(c.where) || c.where === "giveup" ||
-              c.where === "predicate" || c.where === "runtimeWait").toBe(true)
+            expect(
+              last.startsWith("call") || last.startsWith(c.where) || c.where === "giveup" ||
+                c.where === "predicate" || c.where === "runtimeWait"
+            ).toBe(true)
             if (c.where !== "onGiveup") expect(r.log.some((e) => e.startsWith("onGiveup"))).toBe(false)
           } else {
-            expect(Exit.isSuccess(r.exit) || Option.isSome(Cause.failureOption((r.exit as Exit.Failure<unknown, unknown>).cause)))
+            expect(
+              Exit.isSuccess(r.exit) ||
+                Option.isSome(Cause.failureOption((r.exit as Exit.Failure<unknown, unknown>).cause))
+            )
               .toBe(true)
             expect(r.calls).toBe(calls)
           }

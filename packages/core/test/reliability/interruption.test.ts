@@ -61,7 +61,9 @@ const makePlan = (seed: number): Plan => {
 const showPlan = (p: Plan): string =>
   `seed=${p.seed} ${p.mode} ${showWait(p.wait)} jitter=${p.jitter} maxTries=${p.maxTries ?? "-"} maxTime=${
     p.maxTime ?? "-"
-  } successAt=${p.successAt} handlers=${p.style} ${p.how === "point" ? `block in ${p.point} #${p.at}` : `race after ${p.yields} yields`}`
+  } successAt=${p.successAt} handlers=${p.style} ${
+    p.how === "point" ? `block in ${p.point} #${p.at}` : `race after ${p.yields} yields`
+  }`
 
 interface Outcome {
   readonly plan: Plan
@@ -156,11 +158,11 @@ const runPlan = (plan: Plan, sabotage = false): Effect.Effect<Outcome> =>
       // negative control: a retry that "cleans up" by reporting a give-up when interrupted
       ? Effect.onInterrupt(retried, () => Effect.sync(() => record("onGiveup")))
       : retried).pipe(
-      Effect.withClock(clock),
-      Effect.withRandom(Random.make(plan.seed)),
-      Effect.ensuring(Deferred.succeed(reached, "done")),
-      quiet
-    )
+        Effect.withClock(clock),
+        Effect.withRandom(Random.make(plan.seed)),
+        Effect.ensuring(Deferred.succeed(reached, "done")),
+        quiet
+      )
     const fiber = yield* Effect.fork(program)
     let landedIn = "finished first"
     if (plan.how === "point") {
@@ -257,9 +259,12 @@ describe("interrupt-versus-timer races (fast-check scheduler)", () => {
             })
           const clock = new YieldingClock((n, d) => {
             record(`sleep ${n}`)
-            return async === "call" ? undefined : Effect.zipRight(tick(`timer ${n}`), Effect.sync(() => {
-              clock.now += Duration.toMillis(d)
-            }))
+            return async === "call" ? undefined : Effect.zipRight(
+              tick(`timer ${n}`),
+              Effect.sync(() => {
+                clock.now += Duration.toMillis(d)
+              })
+            )
           })
           let calls = 0
           const call = Effect.suspend(() => {
@@ -364,40 +369,46 @@ describe("real timers", () => {
       // the measurement can see timers: while runs slept, there were many
       expect(armed).toBeGreaterThan(before + 10)
       expect(after).toBeLessThanOrEqual(before)
-      console.log(`real timers: 200 runs, ${calls} calls, up to ${armed} timers armed, ${before} before, ${after} after`)
+      console.log(
+        `real timers: 200 runs, ${calls} calls, up to ${armed} timers armed, ${before} before, ${after} after`
+      )
     }), 30_000)
 
-  it.live("a run interrupted inside a slow handler leaves no timer and makes no further call", () =>
-    Effect.gen(function*() {
-      yield* Effect.promise(settle)
-      const before = activeTimers()
-      let calls = 0
-      let giveups = 0
-      const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () =>
-        Effect.fork(
-          Effect.suspend(() => {
-            calls++
-            return Effect.fail("boom")
-          }).pipe(
-            Backoff.onException({
-              wait: Wait.constant({ interval: "1 millis" }),
-              jitter: null,
-              maxTries: 3,
-              logger: false,
-              onBackoff: () => Effect.sleep("1 second"),
-              onGiveup: () => {
-                giveups++
-              }
-            })
-          )
-        ))
-      yield* Effect.sleep("5 millis")
-      expect(activeTimers()).toBeGreaterThanOrEqual(before + 50)
-      yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
-      yield* Effect.sleep("10 millis")
-      yield* Effect.promise(settle)
-      expect(calls).toBe(50)
-      expect(giveups).toBe(0)
-      expect(activeTimers()).toBeLessThanOrEqual(before)
-    }), 10_000)
+  it.live(
+    "a run interrupted inside a slow handler leaves no timer and makes no further call",
+    () =>
+      Effect.gen(function*() {
+        yield* Effect.promise(settle)
+        const before = activeTimers()
+        let calls = 0
+        let giveups = 0
+        const fibers = yield* Effect.forEach(Array.from({ length: 50 }), () =>
+          Effect.fork(
+            Effect.suspend(() => {
+              calls++
+              return Effect.fail("boom")
+            }).pipe(
+              Backoff.onException({
+                wait: Wait.constant({ interval: "1 millis" }),
+                jitter: null,
+                maxTries: 3,
+                logger: false,
+                onBackoff: () => Effect.sleep("1 second"),
+                onGiveup: () => {
+                  giveups++
+                }
+              })
+            )
+          ))
+        yield* Effect.sleep("5 millis")
+        expect(activeTimers()).toBeGreaterThanOrEqual(before + 50)
+        yield* Effect.forEach(fibers, Fiber.interrupt, { discard: true })
+        yield* Effect.sleep("10 millis")
+        yield* Effect.promise(settle)
+        expect(calls).toBe(50)
+        expect(giveups).toBe(0)
+        expect(activeTimers()).toBeLessThanOrEqual(before)
+      }),
+    10_000
+  )
 })

@@ -57,7 +57,9 @@ describe("isolation of concurrent runs", () => {
       const seen = new Map<number, Array<Seen>>()
       const crossed: Array<string> = []
       const note = (s: Seen, args: ReadonlyArray<unknown>, exception?: unknown) => {
-        if (args[0] !== s.id || args[1] !== `label ${s.id}`) crossed.push(`${s.handler} of ${s.id} saw args ${String(args)}`)
+        if (args[0] !== s.id || args[1] !== `label ${s.id}`) {
+          crossed.push(`${s.handler} of ${s.id} saw args ${String(args)}`)
+        }
         if (exception !== undefined && (exception as Attempt).id !== s.id) {
           crossed.push(`${s.handler} of ${s.id} saw the failure of ${(exception as Attempt).id}`)
         }
@@ -95,13 +97,17 @@ describe("isolation of concurrent runs", () => {
         logger: false,
         onBackoff: (d) => {
           const id = d.args[0] as number
-          note({
-            handler: "onBackoff",
-            id,
-            tries: d.tries,
-            elapsed: Duration.toMillis(d.elapsed),
-            wait: Duration.toMillis(d.wait)
-          }, d.args, d.exception)
+          note(
+            {
+              handler: "onBackoff",
+              id,
+              tries: d.tries,
+              elapsed: Duration.toMillis(d.elapsed),
+              wait: Duration.toMillis(d.wait)
+            },
+            d.args,
+            d.exception
+          )
         },
         // an Effect handler and a Promise handler, so handlers interleave with other runs
         onSuccess: (d) =>
@@ -166,10 +172,14 @@ describe("isolation of concurrent runs", () => {
           onBackoff: (d) =>
             Effect.map(FiberRef.get(runId), (id) => {
               const e = d.exception as Attempt
-              if (e.id !== id || d.tries !== e.n) crossed.push(`run ${id} backoff saw ${e.id}/${e.n} at tries ${d.tries}`)
+              if (e.id !== id || d.tries !== e.n) {
+                crossed.push(`run ${id} backoff saw ${e.id}/${e.n} at tries ${d.tries}`)
+              }
               const expected = d.tries * duration(id) + (d.tries - 1) * 3
               if (Duration.toMillis(d.elapsed) !== expected) {
-                crossed.push(`run ${id} elapsed ${Duration.toMillis(d.elapsed)} at tries ${d.tries}, expected ${expected}`)
+                crossed.push(
+                  `run ${id} elapsed ${Duration.toMillis(d.elapsed)} at tries ${d.tries}, expected ${expected}`
+                )
               }
             }),
           onGiveup: (d) =>

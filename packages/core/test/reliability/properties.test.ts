@@ -7,7 +7,8 @@
  *   are the strategy's own (clamped to the budget).
  * A failing case shrinks to a small policy printed in one line.
  */
-import { Backoff, Timeline, Wait } from "@effect-backoff/core"
+import type { Backoff } from "@effect-backoff/core"
+import { Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Option } from "effect"
 import fc from "fast-check"
@@ -101,7 +102,9 @@ const show = (p: Policy): string =>
     `maxTries=${p.maxTries ?? "-"}`,
     `maxTime=${p.maxTime === undefined ? "-" : `${p.maxTime}ms`}`,
     ...(p.giveupAt === undefined ? [] : [`giveupAt=${p.giveupAt}`]),
-    `calls=[${p.steps.map((s) => `${s.ok ? "ok" : `fail(${s.ms}ms)`}${s.duration > 0 ? `+${s.duration}ms` : ""}`).join(" ")}]`,
+    `calls=[${
+      p.steps.map((s) => `${s.ok ? "ok" : `fail(${s.ms}ms)`}${s.duration > 0 ? `+${s.duration}ms` : ""}`).join(" ")
+    }]`,
     `seed=${p.seed}`
   ].join(" ")
 
@@ -110,7 +113,7 @@ const withToString = (p: Policy): Policy => Object.assign(p, { [fc.toStringMetho
 const stepArb: fc.Arbitrary<Step> = fc.record({
   ok: fc.boolean(),
   duration: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: ms }),
-  ms: ms
+  ms
 })
 
 const policyArb = (steps: fc.Arbitrary<ReadonlyArray<Step>>): fc.Arbitrary<Policy> =>
@@ -149,9 +152,10 @@ const optionsOf = (p: Policy, count: ReturnType<typeof counters>) => ({
   onBackoff: [() => {
     count.onBackoff++
   }],
-  onGiveup: () => Effect.sync(() => {
-    count.onGiveup++
-  })
+  onGiveup: () =>
+    Effect.sync(() => {
+      count.onGiveup++
+    })
 })
 
 /**
@@ -187,7 +191,10 @@ const run = (p: Policy, maxCalls?: number) => {
 }
 
 /** Checks one run against the contract; returns the first broken rule, or undefined. */
-const check = (p: Policy, maxCalls = 10_000): { readonly broken: string | undefined; readonly calls: number; readonly cutOff: boolean } => {
+const check = (
+  p: Policy,
+  maxCalls = 10_000
+): { readonly broken: string | undefined; readonly calls: number; readonly cutOff: boolean } => {
   const { count, result: r } = run(p, maxCalls)
   const broken = rules(p, maxCalls, count, r)
   return { broken, calls: r.calls, cutOff: r.cutOff }
@@ -215,13 +222,17 @@ const rules = (
     const wait = millis(b.wait!)
     if (!Number.isFinite(wait) || wait < 0) return `wait ${wait} after call ${b.tries} is not finite and >= 0`
     if (wait > MAX_WAIT) return `wait ${wait} after call ${b.tries} exceeds the timer limit`
-    if (millis(b.at) + wait > maxTime && !near(millis(b.at) + wait, maxTime)) return `call ${b.tries} ends at ${millis(b.at)}, sleeps ${wait}: past maxTime ${maxTime}`
+    if (millis(b.at) + wait > maxTime && !near(millis(b.at) + wait, maxTime)) {
+      return `call ${b.tries} ends at ${millis(b.at)}, sleeps ${wait}: past maxTime ${maxTime}`
+    }
     slept += wait
   }
   if (slept > maxTime && !near(slept, maxTime)) return `total sleep ${slept} > maxTime ${maxTime}`
 
   // handler counts are exact, and match the events
-  if (count.onBackoff !== backoffs.length) return `onBackoff ran ${count.onBackoff} times for ${backoffs.length} backoffs`
+  if (count.onBackoff !== backoffs.length) {
+    return `onBackoff ran ${count.onBackoff} times for ${backoffs.length} backoffs`
+  }
   if (count.onSuccess !== successes.length) return `onSuccess ran ${count.onSuccess} times`
   if (count.onGiveup !== giveups.length) return `onGiveup ran ${count.onGiveup} times`
   if (r.cutOff) {
@@ -240,13 +251,17 @@ const rules = (
     const next = calls[i + 1]
     if (next === undefined) continue // the cut-off call
     const expected = millis(b.at) + millis(b.wait!)
-    if (!near(millis(next.at), expected)) return `call ${i + 2} at ${millis(next.at)}, expected ${millis(b.at)} + ${millis(b.wait!)}`
+    if (!near(millis(next.at), expected)) {
+      return `call ${i + 2} at ${millis(next.at)}, expected ${millis(b.at)} + ${millis(b.wait!)}`
+    }
   }
   // each call's end is stamped on the event that follows it; the run's total is the last end
   const ends = [...backoffs, ...successes, ...giveups]
   for (let i = 0; i < ends.length; i++) {
     const callEnd = millis(calls[i]!.at) + stepAt(i + 1).duration
-    if (!near(millis(ends[i]!.at), callEnd)) return `the event after call ${i + 1} is at ${millis(ends[i]!.at)}, the call ended at ${callEnd}`
+    if (!near(millis(ends[i]!.at), callEnd)) {
+      return `the event after call ${i + 1} is at ${millis(ends[i]!.at)}, the call ended at ${callEnd}`
+    }
   }
   const lastCall = calls[calls.length - 1]!
   // a cut-off run stops as the call after its last sleep would start
@@ -297,7 +312,9 @@ const rules = (
       const b = backoffs[i]!
       const own = Math.min(millis(planned[i]!), MAX_WAIT)
       const expected = Math.min(own, maxTime - millis(b.at))
-      if (!near(millis(b.wait!), expected)) return `wait ${i + 1} is ${millis(b.wait!)}, the strategy says ${own} (clamped ${expected})`
+      if (!near(millis(b.wait!), expected)) {
+        return `wait ${i + 1} is ${millis(b.wait!)}, the strategy says ${own} (clamped ${expected})`
+      }
     }
   }
   return undefined

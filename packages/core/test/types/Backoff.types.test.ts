@@ -5,8 +5,8 @@
 import { Backoff, Jitter, Timeline, Wait } from "@effect-backoff/core"
 import type { InvalidOptionError } from "@effect-backoff/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Config, Context, Duration, Effect, pipe, Schedule } from "effect"
-import type { ConfigError, Option } from "effect"
+import { Config, Context, Effect, pipe } from "effect"
+import type { ConfigError, Duration, Option, Schedule } from "effect"
 import { HttpError, OtherError } from "../helpers.js"
 
 class Db extends Context.Tag("Db")<Db, { readonly query: (q: string) => Effect.Effect<ReadonlyArray<string>> }>() {}
@@ -318,7 +318,9 @@ describe("policy combinators and Backoff.retry / repeat types", () => {
     const typed = Wait.runtime((e: HttpError) => e.message.length)
     expectTypeOf(typed.pipe(Backoff.maxTries(3))).toEqualTypeOf<Schedule.Schedule<Duration.Duration, HttpError>>()
     expectTypeOf(Backoff.maxTime(typed, "1 minute")).toEqualTypeOf<Schedule.Schedule<Duration.Duration, HttpError>>()
-    const tapped = Wait.expo().pipe(Backoff.tapBackoff((d) => Effect.flatMap(Metrics, (m) => Effect.sync(() => m.inc(d.target)))))
+    const tapped = Wait.expo().pipe(
+      Backoff.tapBackoff((d) => Effect.flatMap(Metrics, (m) => Effect.sync(() => m.inc(d.target))))
+    )
     expectTypeOf(tapped).toEqualTypeOf<Schedule.Schedule<Duration.Duration, unknown, Metrics>>()
     const policy = Wait.expo().pipe(Jitter.apply(Jitter.full), Backoff.maxTries(5), Backoff.maxTime("2 minutes"))
     expectTypeOf(Effect.retry(effect, policy)).toEqualTypeOf<Effect.Effect<number, HttpError | OtherError, Db>>()

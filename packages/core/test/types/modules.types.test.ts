@@ -4,7 +4,8 @@
  * root typecheck (`pnpm typecheck`, which includes packages/*\/test) checks these.
  * (Inference of `onException`, `onPredicate`, `retry`, `repeat` and the policy combinators lives in Backoff.types.test.ts; every type test of the package is in this folder.)
  */
-import { Backoff, InvalidOptionError, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import type { InvalidOptionError } from "@effect-backoff/core"
+import { Backoff, Jitter, Timeline, Wait } from "@effect-backoff/core"
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as WaitModule from "@effect-backoff/core/Wait"
 import type { HttpClient, HttpClientError } from "@effect/platform"
@@ -198,7 +199,9 @@ describe("Timeline", () => {
 describe("Backoff.withMetrics / withTracing", () => {
   it("return exactly the options they were given (literal types kept)", () => {
     const options = Backoff.withMetrics({ maxTries: 3, raiseOnGiveup: false, target: "getUrl" })
-    expectTypeOf(options).toEqualTypeOf<{ readonly maxTries: 3; readonly raiseOnGiveup: false; readonly target: "getUrl" }>()
+    expectTypeOf(options).toEqualTypeOf<
+      { readonly maxTries: 3; readonly raiseOnGiveup: false; readonly target: "getUrl" }
+    >()
     const traced = Backoff.withTracing({ wait: Wait.fibo(), span: "poll" })
     expectTypeOf(traced).toEqualTypeOf<{ readonly wait: Wait.Wait; readonly span: "poll" }>()
     const both = Backoff.withTracing(Backoff.withMetrics({ maxTries: Config.integer("N") }))
@@ -209,7 +212,9 @@ describe("Backoff.withMetrics / withTracing", () => {
     const effect = Effect.fail(new HttpError({ status: 503 })).pipe(Effect.as("body"))
     const plain = effect.pipe(Backoff.onException({ raiseOnGiveup: false, maxTries: Config.integer("N") }))
     const observed = effect.pipe(
-      Backoff.onException(Backoff.withTracing(Backoff.withMetrics({ raiseOnGiveup: false, maxTries: Config.integer("N") })))
+      Backoff.onException(
+        Backoff.withTracing(Backoff.withMetrics({ raiseOnGiveup: false, maxTries: Config.integer("N") }))
+      )
     )
     expectTypeOf(observed).toEqualTypeOf(plain)
     expectTypeOf(observed).toEqualTypeOf<
@@ -292,7 +297,8 @@ describe("HttpBackoff", () => {
 
   it("options declared as HttpBackoff.Options keep the client a plain HttpClient", () => {
     const options: HttpBackoff.Options = { maxTries: 3, wait: Wait.expo({ factor: "100 millis" }) }
-    const apply = (client: HttpClient.HttpClient): HttpClient.HttpClient => client.pipe(HttpBackoff.retryTransient(options))
+    const apply = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+      client.pipe(HttpBackoff.retryTransient(options))
     expectTypeOf(apply).returns.toEqualTypeOf<HttpClient.HttpClient>()
   })
 

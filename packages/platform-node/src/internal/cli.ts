@@ -5,9 +5,9 @@ import * as HelpDoc from "@effect/cli/HelpDoc"
 import * as Options from "@effect/cli/Options"
 import type * as Usage from "@effect/cli/Usage"
 import * as ValidationError from "@effect/cli/ValidationError"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as FileSystem from "@effect/platform/FileSystem"
 import type { Teardown } from "@effect/platform/Runtime"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Cause, Console, Data, Effect, Either, Exit, HashSet, Option } from "effect"
 import { createRequire } from "node:module"
 import * as Flags from "./flags.js"
@@ -113,7 +113,14 @@ const plotCommand = Command.make(
     policy: Flags.policy("plot", "unlimited"),
     tries: Flags.integer("plot", "tries", 1, 1000, 10, "How many waits to draw"),
     samples: Flags.integer("plot", "samples", 1, 100_000, 200, "Jittered runs sampled for the band"),
-    seed: Flags.integer("plot", "seed", 0, 2 ** 31 - 1, 42, "Seed of the jitter samples: the same seed draws the same chart"),
+    seed: Flags.integer(
+      "plot",
+      "seed",
+      0,
+      2 ** 31 - 1,
+      42,
+      "Seed of the jitter samples: the same seed draws the same chart"
+    ),
     svg: Options.text("svg").pipe(
       Options.withPseudoName("FILE"),
       Options.withDescription("Also write the chart as an SVG file here."),
@@ -137,7 +144,6 @@ const plotCommand = Command.make(
   "Draw the policy's waits per try in the terminal: the wait without jitter and the band of seeded jittered " +
     "samples around it; --svg writes the same chart as an SVG file."
 ))
-
 
 /** @internal The `effect-backoff` command tree. */
 export const command = Command.make("effect-backoff").pipe(

@@ -64,7 +64,13 @@ interface Row {
   readonly wait?: number
 }
 
-const outcomeOf = (d: { readonly status?: number; readonly exception?: unknown; readonly value?: { readonly headers: Readonly<Record<string, string>> } }) => {
+const outcomeOf = (
+  d: {
+    readonly status?: number
+    readonly exception?: unknown
+    readonly value?: { readonly headers: Readonly<Record<string, string>> }
+  }
+) => {
   if (d.status !== undefined) {
     const retryAfter = d.value?.headers["retry-after"]
     return `HTTP ${d.status}${retryAfter === undefined ? "" : ` (Retry-After: ${retryAfter})`}`
@@ -100,15 +106,18 @@ export const demo = (options: { readonly retryAfter: string; readonly print: (li
       wait: Wait.expo({ factor: "100 millis", maxValue: "1 second" }),
       maxTries: 8,
       logger: false,
-      onBackoff: (d) => Effect.gen(function*() {
-        const outcome = outcomeOf(d)
-        const wait = Duration.toMillis(d.wait)
-        rows.push({ tries: d.tries, outcome, wait })
-        // the sleep is the server's Retry-After when that was longer than the jittered policy wait
-        const asked = d.value === undefined ? Option.none() : HttpBackoff.retryAfter(d.value, yield* Clock.currentTimeMillis)
-        const note = Option.exists(asked, (ra) => Duration.toMillis(ra) === wait) ? " (the server's Retry-After)" : ""
-        yield* say(line(elapsed(), "client", `try ${d.tries}: ${outcome}; backing off ${seconds(wait)}${note}`))
-      }),
+      onBackoff: (d) =>
+        Effect.gen(function*() {
+          const outcome = outcomeOf(d)
+          const wait = Duration.toMillis(d.wait)
+          rows.push({ tries: d.tries, outcome, wait })
+          // the sleep is the server's Retry-After when that was longer than the jittered policy wait
+          const asked = d.value === undefined
+            ? Option.none()
+            : HttpBackoff.retryAfter(d.value, yield* Clock.currentTimeMillis)
+          const note = Option.exists(asked, (ra) => Duration.toMillis(ra) === wait) ? " (the server's Retry-After)" : ""
+          yield* say(line(elapsed(), "client", `try ${d.tries}: ${outcome}; backing off ${seconds(wait)}${note}`))
+        }),
       onSuccess: (d) => {
         rows.push({ tries: d.tries, outcome: `HTTP ${d.status}` })
         return say(line(elapsed(), "client", `try ${d.tries}: HTTP ${d.status}, done`))
@@ -131,7 +140,9 @@ export const demo = (options: { readonly retryAfter: string; readonly print: (li
     yield* say("\nsummary")
     yield* say(`  try  ${"outcome".padEnd(width)}  wait after`)
     for (const r of rows) {
-      yield* say(`  ${String(r.tries).padStart(3)}  ${r.outcome.padEnd(width)}  ${r.wait === undefined ? "-" : seconds(r.wait)}`)
+      yield* say(
+        `  ${String(r.tries).padStart(3)}  ${r.outcome.padEnd(width)}  ${r.wait === undefined ? "-" : seconds(r.wait)}`
+      )
     }
     yield* say(`\n  attempts ${rows.length}, waited ${seconds(waited)}, total time ${seconds(total)}`)
     yield* say(`  body: ${JSON.stringify(body)}`)

@@ -171,7 +171,9 @@ export const toPolicy = (flags: PolicyFlags): Either.Either<ResolvedPolicy, Usag
   }
   const maxValue = Option.getOrUndefined(flags.maxValue)
   if (maxValue !== undefined && Duration.lessThan(maxValue, interval)) {
-    return usage(`--max-value must be at least --interval (${Duration.format(interval)}), got ${quote(formatSeconds(maxValue))}`)
+    return usage(
+      `--max-value must be at least --interval (${Duration.format(interval)}), got ${quote(formatSeconds(maxValue))}`
+    )
   }
   if (waitName !== "decay" && Duration.isZero(interval)) {
     return usage(`--interval must be more than zero for --wait ${waitName}, got ${quote(formatSeconds(interval))}`)
@@ -186,19 +188,23 @@ export const toPolicy = (flags: PolicyFlags): Either.Either<ResolvedPolicy, Usag
   }
   const step = Option.getOrUndefined(flags.step)
   const minValue = Option.getOrUndefined(flags.minValue)
-  const make = (): Wait.Wait => waitName === "expo"
-    ? Wait.expo({ base, factor: interval, maxValue })
-    : waitName === "fibo"
-    ? Wait.fibo({ unit: interval, maxValue })
-    : waitName === "constant"
-    ? Wait.constant({ interval })
-    : waitName === "decay"
-    ? Wait.decay({ initialValue: interval, decayFactor, minValue })
-    : waitName === "linear"
-    ? Wait.linear({ initial: interval, step, maxValue })
-    : Wait.decorrelated({ base: interval, maxValue })
+  const make = (): Wait.Wait =>
+    waitName === "expo"
+      ? Wait.expo({ base, factor: interval, maxValue })
+      : waitName === "fibo"
+      ? Wait.fibo({ unit: interval, maxValue })
+      : waitName === "constant"
+      ? Wait.constant({ interval })
+      : waitName === "decay"
+      ? Wait.decay({ initialValue: interval, decayFactor, minValue })
+      : waitName === "linear"
+      ? Wait.linear({ initial: interval, step, maxValue })
+      : Wait.decorrelated({ base: interval, maxValue })
   // the constructors check their options too; the checks above should leave nothing to catch
-  const built = Either.try({ try: make, catch: (e) => new UsageError({ message: e instanceof Error ? e.message : String(e) }) })
+  const built = Either.try({
+    try: make,
+    catch: (e) => new UsageError({ message: e instanceof Error ? e.message : String(e) })
+  })
   if (Either.isLeft(built)) return Either.left(built.left)
   const wait = built.right
   const jitterName = Option.getOrElse(flags.jitter, (): JitterName => waitName === "decorrelated" ? "none" : "full")
@@ -293,7 +299,11 @@ export const policy = (sub: string, defaultMaxTries: string = DEFAULTS.maxTries)
       "The base wait: the expo factor, the fibo unit, the constant interval, the decay initial value, " +
         "the linear initial wait or the decorrelated base"
     ),
-    maxValue: optionalDuration(sub, "max-value", "Cap on a single wait before jitter (expo, fibo, linear, decorrelated)."),
+    maxValue: optionalDuration(
+      sub,
+      "max-value",
+      "Cap on a single wait before jitter (expo, fibo, linear, decorrelated)."
+    ),
     base: Options.float("base").pipe(
       described("NUMBER", "The expo base, > 0 (default 2): waits are interval · base^n."),
       Options.optional

@@ -1,6 +1,6 @@
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type { Duration, Schedule } from "effect"
 import { Context, Effect, Layer } from "effect"
 
@@ -23,7 +23,9 @@ export const layer = <const O extends LayerOptions>(
       const client = yield* HttpClient.HttpClient
       const context = yield* Effect.context<HttpBackoff.OptionsContext<O>>()
       return retry(client).pipe(
-        HttpClient.transformResponse(Effect.mapInputContext((input: Context.Context<never>) => Context.merge(context, input)))
+        HttpClient.transformResponse(
+          Effect.mapInputContext((input: Context.Context<never>) => Context.merge(context, input))
+        )
       ) as HttpClient.HttpClient
     })
   ).pipe(Layer.provide(NodeHttpClient.layer))

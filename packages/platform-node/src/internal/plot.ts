@@ -141,7 +141,9 @@ export const renderText = (c: Chart): string => {
     out.push(`${text.padEnd(PREFIX)}│${cells.join("").trimEnd()}`)
   }
   // the corner stands for the 0 tick
-  out.push(`${" ".repeat(PREFIX)}└${Array.from({ length: BAR }, (_, i) => i > 0 && TICKS.includes(i) ? "┴" : "─").join("")}`)
+  out.push(
+    `${" ".repeat(PREFIX)}└${Array.from({ length: BAR }, (_, i) => i > 0 && TICKS.includes(i) ? "┴" : "─").join("")}`
+  )
   const labels = Array.from({ length: BAR + 8 }, () => " ")
   TICKS.forEach((at, k) => {
     const text = label((k / 4) * scale)
@@ -152,9 +154,9 @@ export const renderText = (c: Chart): string => {
   out.push(`${" ".repeat(PREFIX)}${labels.join("").trimEnd()}`)
   out.push("")
   out.push(
-    `total wait over ${c.rows.length} ${c.rows.length === 1 ? "retry" : "retries"}: ${label(c.total.wait)} without jitter, ${
-      label(c.total.min)
-    }–${label(c.total.max)} jittered`
+    `total wait over ${c.rows.length} ${c.rows.length === 1 ? "retry" : "retries"}: ${
+      label(c.total.wait)
+    } without jitter, ${label(c.total.min)}–${label(c.total.max)} jittered`
   )
   return out.join("\n") + "\n"
 }
@@ -192,7 +194,9 @@ export const renderSvg = (c: Chart): string => {
   parts.push(`<text x="${left}" y="24" font-size="14" font-weight="600" fill="#222">${escapeXml(c.summary)}</text>`)
   parts.push(
     `<text x="${left}" y="44" fill="#555">${
-      escapeXml(`wait after each failed try: line without jitter; bands: range and middle half of ${c.sampleCount} jittered samples (seed ${c.seed})`)
+      escapeXml(
+        `wait after each failed try: line without jitter; bands: range and middle half of ${c.sampleCount} jittered samples (seed ${c.seed})`
+      )
     }</text>`
   )
   // horizontal grid and y labels
@@ -205,14 +209,18 @@ export const renderSvg = (c: Chart): string => {
   const step = Math.max(1, Math.ceil(count / 20))
   for (const r of c.rows) {
     if ((r.tries - 1) % step !== 0 && r.tries !== count) continue
-    parts.push(`<line x1="${n(x(r.tries))}" y1="${top + plotH}" x2="${n(x(r.tries))}" y2="${top + plotH + 5}" stroke="#888"/>`)
+    parts.push(
+      `<line x1="${n(x(r.tries))}" y1="${top + plotH}" x2="${n(x(r.tries))}" y2="${top + plotH + 5}" stroke="#888"/>`
+    )
     parts.push(`<text x="${n(x(r.tries))}" y="${top + plotH + 20}" text-anchor="middle" fill="#555">${r.tries}</text>`)
   }
   parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${width - right}" y2="${top + plotH}" stroke="#888"/>`)
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#888"/>`)
   parts.push(`<text x="${left + plotW / 2}" y="${height - 12}" text-anchor="middle" fill="#333">try</text>`)
   parts.push(
-    `<text x="18" y="${top + plotH / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 18 ${top + plotH / 2})">wait before the next try</text>`
+    `<text x="18" y="${top + plotH / 2}" text-anchor="middle" fill="#333" transform="rotate(-90 18 ${
+      top + plotH / 2
+    })">wait before the next try</text>`
   )
   if (count > 0) {
     const band = (lo: (r: Row) => number, hi: (r: Row) => number) => {
@@ -220,15 +228,21 @@ export const renderSvg = (c: Chart): string => {
       const lower = [...c.rows].reverse().map((r) => `${n(x(r.tries))},${n(y(lo(r)))}`)
       return [...upper, ...lower].join(" ")
     }
-    parts.push(`<polygon points="${band((r) => r.min, (r) => r.max)}" fill="#9ecae1" fill-opacity="0.45" stroke="none"/>`)
-    parts.push(`<polygon points="${band((r) => r.p25, (r) => r.p75)}" fill="#3182bd" fill-opacity="0.35" stroke="none"/>`)
+    parts.push(
+      `<polygon points="${band((r) => r.min, (r) => r.max)}" fill="#9ecae1" fill-opacity="0.45" stroke="none"/>`
+    )
+    parts.push(
+      `<polygon points="${band((r) => r.p25, (r) => r.p75)}" fill="#3182bd" fill-opacity="0.35" stroke="none"/>`
+    )
     parts.push(`<g fill="#08519c" fill-opacity="0.25">`)
     for (const r of c.rows) {
       for (const s of r.samples) parts.push(`<circle cx="${n(x(r.tries))}" cy="${n(y(s))}" r="1.6"/>`)
     }
     parts.push(`</g>`)
     parts.push(
-      `<polyline points="${c.rows.map((r) => `${n(x(r.tries))},${n(y(r.wait))}`).join(" ")}" fill="none" stroke="#d62728" stroke-width="2"/>`
+      `<polyline points="${
+        c.rows.map((r) => `${n(x(r.tries))},${n(y(r.wait))}`).join(" ")
+      }" fill="none" stroke="#d62728" stroke-width="2"/>`
     )
     parts.push(`<g fill="#d62728">`)
     for (const r of c.rows) parts.push(`<circle cx="${n(x(r.tries))}" cy="${n(y(r.wait))}" r="3.5"/>`)

@@ -1,6 +1,6 @@
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
-import * as HttpClient from "@effect/platform/HttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as HttpClient from "@effect/platform/HttpClient"
 import type { Duration } from "effect"
 import { Console, Effect } from "effect"
 import type { ResolvedPolicy } from "./flags.js"
@@ -52,7 +52,9 @@ export const poll = (
           onBackoff: (d) => say(`effect-backoff: try ${d.tries}: ${describe(d)}; backing off ${formatSeconds(d.wait)}`),
           onGiveup: (d) => {
             gaveUp = true
-            return say(`effect-backoff: giving up after ${tries(d.tries)} (${formatSeconds(d.elapsed)}): ${describe(d)}`)
+            return say(
+              `effect-backoff: giving up after ${tries(d.tries)} (${formatSeconds(d.elapsed)}): ${describe(d)}`
+            )
           },
           onSuccess: (d) => say(`effect-backoff: try ${d.tries}: HTTP ${d.status} after ${formatSeconds(d.elapsed)}`)
         })

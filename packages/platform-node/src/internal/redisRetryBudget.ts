@@ -89,14 +89,17 @@ export interface Options extends RetryBudget.Options {
   readonly flushInterval?: Duration.DurationInput | undefined
 }
 
-const invalid = (option: string, value: unknown, expected: string) => new InvalidOptionError({ option, value, expected })
+const invalid = (option: string, value: unknown, expected: string) =>
+  new InvalidOptionError({ option, value, expected })
 
 const millisOption = (option: string, input: unknown, fallback: number, min: number): number => {
   if (input === undefined) return fallback
   let millis = Number.NaN
   try {
     if (typeof input === "number") millis = input
-    else if (typeof input === "string" && /^\d+(\.\d+)?\s+(nanos?|micros?|millis?|seconds?|minutes?)$/.test(input.trim())) {
+    else if (
+      typeof input === "string" && /^\d+(\.\d+)?\s+(nanos?|micros?|millis?|seconds?|minutes?)$/.test(input.trim())
+    ) {
       millis = Duration.toMillis(Duration.decode(input as Duration.DurationInput))
     } else if (Duration.isDuration(input)) millis = Duration.toMillis(input)
   } catch {
@@ -127,7 +130,9 @@ export const resolve = (options: unknown): Resolved => {
   if (typeof options !== "object" || options === null) throw invalid("options", options, "an object with redis and key")
   const o = options as Record<string, unknown>
   const settings = RetryBudget.resolve(o as RetryBudget.Options, KEYS)
-  if (typeof o.key !== "string" || o.key === "") throw invalid("key", o.key, "a non-empty string (the Redis key of the budget)")
+  if (typeof o.key !== "string" || o.key === "") {
+    throw invalid("key", o.key, "a non-empty string (the Redis key of the budget)")
+  }
   const redis = o.redis
   if (!(isClient(redis) || typeof redis === "string" || (typeof redis === "object" && redis !== null))) {
     throw invalid("redis", redis, "an ioredis client, ioredis options, or a redis:// URL")
@@ -222,7 +227,9 @@ class Shared {
     return Effect.zipRight(
       Metric.increment(fallbacks),
       Effect.logWarning(
-        `RedisRetryBudget ${this.resolved.key}: Redis did not answer (${describe(error)}); using a local budget until it does`
+        `RedisRetryBudget ${this.resolved.key}: Redis did not answer (${
+          describe(error)
+        }); using a local budget until it does`
       )
     )
   }
@@ -246,7 +253,9 @@ const makeClient = (redis: Resolved["redis"]): Redis => {
     connectTimeout: 1000,
     retryStrategy: (times) => Math.min(50 * times, 1000)
   }
-  const client = typeof redis === "string" ? new Redis(redis, common) : new Redis({ ...(redis as RedisOptions), ...common })
+  const client = typeof redis === "string"
+    ? new Redis(redis, common)
+    : new Redis({ ...(redis as RedisOptions), ...common })
   // connection errors are reported once, by the fallback's log line and metric
   client.on("error", () => {})
   return client
@@ -314,7 +323,8 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
     )
 
     // every deposit also feeds the local budget, which decides while Redis is away
-    const localDeposit = (local as RetryBudget.RetryBudget & Partial<RetryBudget.UnsafeDepositing>)[RetryBudget.UnsafeDeposit]!
+    const localDeposit =
+      (local as RetryBudget.RetryBudget & Partial<RetryBudget.UnsafeDepositing>)[RetryBudget.UnsafeDeposit]!
     const unsafeDeposit = (clock: Clock.Clock) => {
       const now = monotonicMillis(clock)
       if (shared.pending === 0) shared.stamp = now

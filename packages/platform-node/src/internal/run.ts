@@ -1,13 +1,16 @@
 import { Backoff } from "@effect-backoff/core"
 import * as PlatformCommand from "@effect/platform/Command"
 import type * as CommandExecutor from "@effect/platform/CommandExecutor"
-import { Console, Data, Duration, Effect, Fiber, Option } from "effect"
+import type { Duration } from "effect"
+import { Console, Data, Effect, Fiber, Option } from "effect"
 import type { ResolvedPolicy } from "./flags.js"
 import { formatSeconds } from "./flags.js"
 import { signalNumber, Signals } from "./signals.js"
 
 /** @internal The command could not be started at all (not found, not executable): exit 127. */
-export class SpawnError extends Data.TaggedError("SpawnError")<{ readonly command: string; readonly message: string }> {}
+export class SpawnError
+  extends Data.TaggedError("SpawnError")<{ readonly command: string; readonly message: string }>
+{}
 
 /** @internal Writes one line to stderr. */
 export const say = (line: string): Effect.Effect<void> => Console.error(line)
@@ -28,22 +31,26 @@ const stop = (process: CommandExecutor.Process, options: StopOptions) =>
   Effect.gen(function*() {
     const signals = yield* Signals
     const signal = Option.getOrElse(yield* signals.received, () => "SIGTERM" as const)
-    const fiber = yield* Effect.forkDaemon(Effect.interruptible(Effect.gen(function*() {
-      if (!(yield* process.isRunning)) return
-      yield* say(
-        `effect-backoff: ${signal}: passed it to the command; SIGKILL in ${formatSeconds(options.killAfter)} if it has not exited`
-      )
-      const exited = yield* process.kill(signal).pipe(
-        Effect.as(true),
-        Effect.timeoutTo({ duration: options.killAfter, onSuccess: (done) => done, onTimeout: () => false }),
-        Effect.raceFirst(Effect.as(signals.next, false)),
-        Effect.orElseSucceed(() => false)
-      )
-      if (!exited && (yield* process.isRunning)) {
-        yield* say("effect-backoff: the command has not exited; sending it SIGKILL")
-        yield* process.kill("SIGKILL")
-      }
-    }).pipe(Effect.ignore)))
+    const fiber = yield* Effect.forkDaemon(Effect.interruptible(
+      Effect.gen(function*() {
+        if (!(yield* process.isRunning)) return
+        yield* say(
+          `effect-backoff: ${signal}: passed it to the command; SIGKILL in ${
+            formatSeconds(options.killAfter)
+          } if it has not exited`
+        )
+        const exited = yield* process.kill(signal).pipe(
+          Effect.as(true),
+          Effect.timeoutTo({ duration: options.killAfter, onSuccess: (done) => done, onTimeout: () => false }),
+          Effect.raceFirst(Effect.as(signals.next, false)),
+          Effect.orElseSucceed(() => false)
+        )
+        if (!exited && (yield* process.isRunning)) {
+          yield* say("effect-backoff: the command has not exited; sending it SIGKILL")
+          yield* process.kill("SIGKILL")
+        }
+      }).pipe(Effect.ignore)
+    ))
     yield* Fiber.join(fiber)
   })
 
@@ -67,7 +74,9 @@ export const runOnce = (
         PlatformCommand.stdout("inherit"),
         PlatformCommand.stderr("inherit"),
         PlatformCommand.start,
-        Effect.mapError((e) => new SpawnError({ command: file, message: `cannot run ${file}: ${e.description ?? e.message}` }))
+        Effect.mapError((e) =>
+          new SpawnError({ command: file, message: `cannot run ${file}: ${e.description ?? e.message}` })
+        )
       )
       return yield* restore(process.exitCode).pipe(
         Effect.map(Number),
