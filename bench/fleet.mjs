@@ -133,7 +133,8 @@ const startWorker = (args) => {
   const done = new Promise((resolve, reject) =>
     child.on("close", (code) => {
       const line = out.trim().split("\n").at(-1)
-      code === 0 && line ? resolve(JSON.parse(line)) : reject(new Error(`worker exited ${code}: ${out}`))
+      if (code === 0 && line) resolve(JSON.parse(line))
+      else reject(new Error(`worker exited ${code}: ${out}`))
     })
   )
   return { ready, done, start: (epoch) => child.stdin.end(`${epoch}\n`) }
@@ -263,7 +264,8 @@ const main = async () => {
     runs.push(await run(mode, redis?.url))
   }
   await redis?.stop()
-  const summary = runs.map(({ madePerBin, seenPerBin, ...r }) => r)
+  // the per-bin series go to the SVG, not to the summary
+  const summary = runs.map(({ madePerBin: _made, seenPerBin: _seen, ...r }) => r)
   // the bounds for the calls actually made (a busy machine may not keep the rate)
   const calls = Math.round(runs.reduce((a, r) => a + r.callsMadeDuringOutage, 0) / runs.length)
   const out = {

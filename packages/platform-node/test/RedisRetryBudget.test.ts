@@ -140,7 +140,8 @@ describe.skipIf(!available)(
           const done = new Promise<number>((resolve, reject) =>
             p.on("close", (code) => {
               const m = /granted (\d+)/.exec(out)
-              code === 0 && m !== null ? resolve(Number(m[1])) : reject(new Error(`child exited ${code}: ${out}`))
+              if (code === 0 && m !== null) resolve(Number(m[1]))
+              else reject(new Error(`child exited ${code}: ${out}`))
             })
           )
           return { p, ready, done }
