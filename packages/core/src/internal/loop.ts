@@ -103,7 +103,8 @@ export class Run {
     private clock: Clock.Clock | undefined
   ) {
     this.state = plans.initialState(plan)
-    if (clock !== undefined) this.start = monotonicMillis(clock)
+    // the start is read only when something needs it (a budget deposit may bring the clock along)
+    if (clock !== undefined && options.timed) this.start = monotonicMillis(clock)
   }
 
   details(elapsed: number, input?: unknown, hasInput?: boolean, wait?: Duration.Duration): Record<string, unknown> {
