@@ -99,7 +99,7 @@ export const buildPolicy = (
 
 const DEFAULT_WAIT = strategy.toSchedule(strategy.expo())
 
-/** @internal A `maxTries` value, static or read at run time. */
+/** @internal A `maxTime` value in milliseconds (Infinity allowed), static or read at run time. */
 export const maxTimeValue = (input: unknown): number => durationMillis("maxTime", input, true)
 
 const check = <A>(f: () => A): Effect.Effect<A, unknown> => {
