@@ -226,12 +226,7 @@ export const retryTransient: {
     self: HttpClient.HttpClient.With<E, R>,
     options: O
   ): HttpClient.HttpClient.With<E | Backoff.OptionsError<O>, R | OptionsContext<O>>
-} = function() {
-  // dual by hand: the data-last form validates its options now, once
-  return internal.isHttpClient(arguments[0])
-    ? internal.retryTransient(internal.resolveTransient(arguments[1]))(arguments[0])
-    : internal.retryTransient(internal.resolveTransient(arguments[0]))
-} as any
+} = internal.retryTransientDual
 
 /**
  * The wait a response's `Retry-After` header asks for: delta-seconds (`120`) or an HTTP

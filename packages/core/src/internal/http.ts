@@ -361,3 +361,13 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
     })
   })
 }
+
+/**
+ * @internal `retryTransient` in both forms, dual by hand: the data-last form validates its
+ * options now, once. Typed by the public module, whose signature names its option types.
+ */
+export const retryTransientDual: (...args: Array<any>) => any = function(this: unknown) {
+  return isHttpClient(arguments[0])
+    ? retryTransient(resolveTransient(arguments[1]))(arguments[0])
+    : retryTransient(resolveTransient(arguments[0]))
+}
