@@ -1,4 +1,5 @@
 import { Effect } from "effect"
+import { invalid } from "./validate.js"
 
 /** @internal A handler as the loop calls it. */
 export type AnyHandler = (details: any) => unknown
@@ -33,11 +34,7 @@ export const callHandlers = (
     : Effect.forEach(handlers, (h) => callHandler(h, details), { discard: true })
 
 /** @internal A handler option: one function or an array of them (validated), undefined when empty. */
-export const handlersOption = (
-  option: string,
-  input: unknown,
-  invalid: (option: string, value: unknown, expected: string) => Error
-): ReadonlyArray<AnyHandler> | undefined => {
+export const handlersOption = (option: string, input: unknown): ReadonlyArray<AnyHandler> | undefined => {
   if (input === undefined) return undefined
   const list = Array.isArray(input) ? input : [input]
   list.forEach((h, i) => {

@@ -6,6 +6,7 @@ import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
 import * as plans from "./plan.js"
 import { budgetOption } from "./retryBudget.js"
+import * as validate from "./validate.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
 import * as strategy from "./wait.js"
 
@@ -36,18 +37,8 @@ const logLevel = (option: string, input: unknown, fallback: LogLevel.LogLevel): 
   throw invalid(option, input, "an Effect LogLevel (LogLevel.Info, LogLevel.Error, ...)")
 }
 
-/** @internal Checks the options object and its keys; an unknown name is a typo, and a typo must not pass silently. */
-export const record = (options: unknown, keys: ReadonlyArray<string>): Record<string, unknown> => {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== "object" || Array.isArray(options)) throw invalid("options", options, "an object")
-  const o = options as Record<string, unknown>
-  for (const key of Object.keys(o)) {
-    if (!keys.includes(key) && o[key] !== undefined) {
-      throw invalid(key, o[key], `a known option (one of ${keys.join(", ")})`)
-    }
-  }
-  return o
-}
+/** @internal The options object of an entry point (`validate.record`). */
+export const record = validate.record
 
 /** @internal A static `wait` option: a Schedule (our strategies and policies carry a plan for the fast path). */
 export const waitSchedule = (input: unknown): Schedule.Schedule<unknown, any, any> => {
@@ -178,9 +169,9 @@ export const loopOptions = (
   if (o.span !== undefined && typeof o.span !== "boolean" && (typeof o.span !== "string" || o.span === "")) {
     throw invalid("span", o.span, "a boolean or a non-empty span name")
   }
-  const onSuccess = callbacks.handlersOption("onSuccess", o.onSuccess, invalid)
-  const onBackoff = callbacks.handlersOption("onBackoff", o.onBackoff, invalid)
-  const onGiveup = callbacks.handlersOption("onGiveup", o.onGiveup, invalid)
+  const onSuccess = callbacks.handlersOption("onSuccess", o.onSuccess)
+  const onBackoff = callbacks.handlersOption("onBackoff", o.onBackoff)
+  const onGiveup = callbacks.handlersOption("onGiveup", o.onGiveup)
   const logger = o.logger !== false
   return {
     ...policy,

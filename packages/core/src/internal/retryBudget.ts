@@ -1,7 +1,7 @@
 import { Context, Duration, Effect, Layer, Schedule, ScheduleDecision } from "effect"
 import type { Clock } from "effect"
 import { dual } from "effect/Function"
-import { durationMillis, invalid } from "./validate.js"
+import { durationMillis, invalid, record } from "./validate.js"
 
 /** @internal */
 export const TypeId: unique symbol = Symbol.for("@effect-backoff/core/RetryBudget")
@@ -76,14 +76,7 @@ const KEYS = ["percentCanRetry", "ttl", "minRetriesPerSecond"]
 
 /** @internal Validates budget options; `extra` names further keys a caller (Redis) accepts. */
 export const resolve = (options: unknown, extra: ReadonlyArray<string> = []): Resolved => {
-  if (options === undefined || options === null) options = {}
-  if (typeof options !== "object" || Array.isArray(options)) throw invalid("options", options, "an object")
-  const o = options as Record<string, unknown>
-  for (const key of Object.keys(o)) {
-    if (!KEYS.includes(key) && !extra.includes(key) && o[key] !== undefined) {
-      throw invalid(key, o[key], `a known option (one of ${[...KEYS, ...extra].join(", ")})`)
-    }
-  }
+  const o = record(options, [...KEYS, ...extra])
   const percentCanRetry = o.percentCanRetry === undefined ? 0.2 : o.percentCanRetry
   if (
     typeof percentCanRetry !== "number" || !Number.isFinite(percentCanRetry) || percentCanRetry < 0 ||
@@ -176,19 +169,19 @@ export class Ledger {
 }
 
 /**
- * @internal The budget's time: the Clock's milliseconds, as the retry loop reads them (a
+ * @internal The budget's time: the Clock's wall-clock milliseconds, the one time a fleet shares (a
  * BigInt of nanoseconds would cost the success path more than the rest of a deposit). The
  * ledger never moves back in time, so a wall-clock step back only holds its buckets.
  */
-export const monotonicMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
+export const budgetMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
 
 const yes = Effect.succeed(true)
 const no = Effect.succeed(false)
 
 /** @internal A budget over a ledger, stepping on Effect's Clock (so TestClock drives it). */
 export const fromLedger = (ledger: Ledger): RetryBudget => {
-  const unsafeDeposit = (clock: Clock.Clock) => ledger.deposit(monotonicMillis(clock))
-  const unsafeTryWithdraw = (clock: Clock.Clock) => ledger.tryWithdraw(monotonicMillis(clock))
+  const unsafeDeposit = (clock: Clock.Clock) => ledger.deposit(budgetMillis(clock))
+  const unsafeTryWithdraw = (clock: Clock.Clock) => ledger.tryWithdraw(budgetMillis(clock))
   return {
     [TypeId]: TypeId,
     [UnsafeDeposit]: unsafeDeposit,

@@ -97,3 +97,19 @@ export const optionsObject = (
   }
   return o
 }
+
+/**
+ * @internal An entry point's options object (`undefined` and `null` are `{}`) whose keys
+ * `keys` lists: an unknown name is a typo, and a typo must not pass silently.
+ */
+export const record = (options: unknown, keys: ReadonlyArray<string>): Record<string, unknown> => {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== "object" || Array.isArray(options)) throw invalid("options", options, "an object")
+  const o = options as Record<string, unknown>
+  for (const key of Object.keys(o)) {
+    if (!keys.includes(key) && o[key] !== undefined) {
+      throw invalid(key, o[key], `a known option (one of ${keys.join(", ")})`)
+    }
+  }
+  return o
+}

@@ -150,7 +150,7 @@ export const resolve = (options: unknown): Resolved => {
 const ioClock = Clock.make()
 
 // the Clock's milliseconds (epoch-based on Effect's default Clock): one time for the fleet
-const monotonicMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
+const budgetMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
 
 const describe = (e: unknown): string => e instanceof Error ? e.message : String(e)
 
@@ -299,7 +299,7 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
 
     const flush = Effect.clockWith((clock) => {
       if (shared.pending === 0 && !shared.away) return Effect.void
-      return shared.call(monotonicMillis(clock), false).pipe(
+      return shared.call(budgetMillis(clock), false).pipe(
         Effect.matchEffect({
           onFailure: (e) => shared.goAway(e),
           onSuccess: () => shared.comeBack()
@@ -317,7 +317,7 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
         shared.closed = true
         // one last flush of what was counted, bounded by the timeout; never an error
         return shared.pending > 0 && !shared.away
-          ? Effect.ignore(Effect.clockWith((clock) => shared.call(monotonicMillis(clock), false)))
+          ? Effect.ignore(Effect.clockWith((clock) => shared.call(budgetMillis(clock), false)))
           : Effect.void
       })
     )
@@ -326,7 +326,7 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
     const localDeposit =
       (local as RetryBudget.RetryBudget & Partial<RetryBudget.UnsafeDepositing>)[RetryBudget.UnsafeDeposit]!
     const unsafeDeposit = (clock: Clock.Clock) => {
-      const now = monotonicMillis(clock)
+      const now = budgetMillis(clock)
       if (shared.pending === 0) shared.stamp = now
       shared.pending++
       localDeposit(clock)
@@ -340,7 +340,7 @@ export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, n
       }),
       tryWithdraw: Effect.clockWith((clock) => {
         if (shared.away) return Effect.zipLeft(local.tryWithdraw, Metric.increment(fallbackWithdrawals))
-        return shared.call(monotonicMillis(clock), true).pipe(
+        return shared.call(budgetMillis(clock), true).pipe(
           Effect.tap((granted) => granted ? Effect.asVoid(local.tryWithdraw) : Effect.void),
           Effect.catchAll((e) =>
             Effect.zipRight(shared.goAway(e), Effect.zipLeft(local.tryWithdraw, Metric.increment(fallbackWithdrawals)))
