@@ -33,7 +33,7 @@ export const formatMillis = (ms: number): string => {
   if (ms === Infinity) return "∞"
   if (!Number.isFinite(ms)) return String(ms)
   if (ms < 1000) return `${round(ms, 3)}ms`
-  if (ms < 60_000) return `${round(ms / 1000, 6)}s`
+  if (ms < 60_000) return `${round(ms / 1000, 3)}s`
   if (ms < 3_600_000) {
     const minutes = Math.floor(ms / 60_000)
     return `${minutes}m ${round((ms - minutes * 60_000) / 1000, 3)}s`
