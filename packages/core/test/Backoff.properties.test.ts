@@ -1,55 +1,22 @@
-import { Backoff, Jitter, Timeline, Wait } from "@effect-backoff/core"
+import type { Jitter } from "@effect-backoff/core"
+import { Backoff, Timeline, Wait } from "@effect-backoff/core"
+import * as Testing from "@effect-backoff/core/Testing"
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Random, Schedule, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Random, TestClock } from "effect"
 import { runTest } from "./helpers.js"
 
 const ms = (d: Duration.Duration) => Duration.toMillis(d)
 
-/** A wait strategy that never ends, with a label for counterexamples. */
-const endlessWait: fc.Arbitrary<{ readonly label: string; readonly make: () => Wait.Wait }> = fc.oneof(
-  fc.integer({ min: 0, max: 3000 }).map((interval) => ({
-    label: `constant ${interval}`,
-    make: () => Wait.constant({ interval })
-  })),
-  fc.record({
-    factor: fc.integer({ min: 1, max: 2000 }),
-    base: fc.double({ min: 1.1, max: 3, noNaN: true }),
-    cap: fc.option(fc.integer({ min: 2000, max: 20_000 }), { nil: undefined })
-  }).map(({ base, cap, factor }) => ({
-    label: `expo factor ${factor} base ${base} cap ${cap}`,
-    make: () => Wait.expo({ factor, base, maxValue: cap })
-  })),
-  fc.integer({ min: 1, max: 1000 }).map((unit) => ({ label: `fibo ${unit}`, make: () => Wait.fibo({ unit }) })),
-  fc.integer({ min: 0, max: 1000 }).map((initial) => ({
-    label: `linear ${initial}`,
-    make: () => Wait.linear({ initial, step: 100 })
-  })),
-  fc.integer({ min: 1, max: 1000 }).map((base) => ({
-    label: `decorrelated ${base}`,
-    make: () => Wait.decorrelated({ base, maxValue: 10_000 })
-  })),
-  fc.integer({ min: 1, max: 1000 }).map((interval) => ({
-    label: `Schedule.spaced ${interval}`,
-    make: () => Schedule.as(Schedule.spaced(interval), Duration.millis(interval)) as Wait.Wait
-  }))
-)
+/** A wait strategy that never ends (a counterexample prints as the code that builds it). */
+const endlessWait = Testing.wait({
+  strategies: ["expo", "fibo", "constant", "decay", "linear", "decorrelated", "runtime", "spaced"]
+})
 
 /** Any wait strategy, including finite lists that end. */
-const anyWait = fc.oneof(
-  endlessWait,
-  fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 8 }).map((interval) => ({
-    label: `list ${interval.join(",")}`,
-    make: () => Wait.constant({ interval })
-  }))
-)
+const anyWait = Testing.wait()
 
-const jitterArb = fc.constantFrom(
-  { label: "null", jitter: null },
-  { label: "full", jitter: Jitter.full },
-  { label: "equal", jitter: Jitter.equal },
-  { label: "random", jitter: Jitter.random },
-  { label: "none", jitter: Jitter.none }
-)
+/** The library's jitters, and `null` (no jitter at all). */
+const jitterArb: fc.Arbitrary<Jitter.Jitter | null> = fc.oneof(fc.constant(null), Testing.jitter())
 
 const count = (events: ReadonlyArray<Timeline.Event>, tag: Timeline.Event["_tag"]) =>
   events.filter((e) => e._tag === tag).length
@@ -67,8 +34,8 @@ describe("properties on Timeline (virtual clock)", () => {
           let giveups = 0
           const r = Effect.runSync(Timeline.run(
             {
-              wait: wait.make(),
-              jitter: jitter.jitter,
+              wait,
+              jitter,
               maxTries,
               logger: false,
               onBackoff: () => {
@@ -106,7 +73,7 @@ describe("properties on Timeline (virtual clock)", () => {
         fc.integer(),
         (maxTime, durations, wait, jitter, seed) => {
           const r = Effect.runSync(Timeline.run(
-            { wait: wait.make(), jitter: jitter.jitter, maxTime, logger: false },
+            { wait, jitter, maxTime, logger: false },
             durations.map((d) => Timeline.fail("e", d)),
             { seed }
           ))
@@ -126,6 +93,19 @@ describe("properties on Timeline (virtual clock)", () => {
     )
   })
 
+  it("the same limits for built policies, as laws: withinMaxTime, lastWaitClamped, withinMaxTries", () => {
+    // Testing.policy builds wait + jitter + maxTries + maxTime with the combinators and with
+    // Backoff.schedule(options); the laws check calls, sleeps and the clamp against what it declared
+    const outcomes = Testing.outcomes({ successes: false, maxLength: 10, maxDuration: "3 seconds" })
+    Effect.runSync(
+      Testing.check(
+        Testing.policy({ maxTime: "20 seconds", maxTries: 40 }),
+        [Testing.withinMaxTime, Testing.lastWaitClamped, Testing.withinMaxTries, Testing.nonNegativeWaits],
+        { outcomes, numRuns: 300, seed: 17 }
+      )
+    )
+  })
+
   it("maxTime alone always ends a run of failures (no endless zero sleeps); a clamped sleep lands on maxTime", () => {
     // Durations have nanosecond resolution: inputs are whole nanoseconds
     const nanos = (max: number) => fc.integer({ min: 0, max }).map((n) => n / 1e6)
@@ -139,7 +119,7 @@ describe("properties on Timeline (virtual clock)", () => {
           // at most ~2000 sleeps per run; whole nanoseconds, at least 1
           const interval = Math.max(1, Math.round((maxTime * 1e6) / steps)) / 1e6
           const r = Effect.runSync(Timeline.run(
-            { wait: Wait.constant({ interval }), jitter: jitter.jitter, maxTime, logger: false },
+            { wait: Wait.constant({ interval }), jitter, maxTime, logger: false },
             durations.map((d) => Timeline.fail("e", d)),
             { maxCalls: 10_000 }
           ))
@@ -149,7 +129,7 @@ describe("properties on Timeline (virtual clock)", () => {
           const last = backoffs.at(-1)
           // a sleep cut to the budget ends on maxTime (never a nanosecond short)
           if (
-            last !== undefined && ms(last.wait!) < interval && (jitter.jitter === null || jitter.jitter === Jitter.none)
+            last !== undefined && ms(last.wait!) < interval && (jitter === null || String(jitter) === "Jitter.none")
           ) {
             expect(Math.abs(ms(last.at) + ms(last.wait!) - maxTime)).toBeLessThan(1e-9)
           }
@@ -174,8 +154,8 @@ describe("properties on Timeline (virtual clock)", () => {
           const waits: Array<number> = []
           const r = Effect.runSync(Timeline.run(
             {
-              wait: wait.make(),
-              jitter: jitter.jitter,
+              wait,
+              jitter,
               maxTime,
               maxTries,
               logger: false,
@@ -212,7 +192,7 @@ describe("properties on Timeline (virtual clock)", () => {
         const tries: Array<number> = []
         const r = Effect.runSync(Timeline.run(
           {
-            wait: wait.make(),
+            wait,
             maxTries,
             logger: false,
             onSuccess: (d) => {
@@ -310,8 +290,8 @@ describe("properties on the TestClock", () => {
               return yield* Effect.fail("e")
             })
             const retried = call.pipe(Backoff.onException({
-              wait: wait.make(),
-              jitter: jitter.jitter,
+              wait,
+              jitter,
               maxTries,
               logger: false,
               onBackoff: (d) =>
@@ -390,7 +370,7 @@ describe("properties on the TestClock", () => {
               return Effect.fail("e")
             }).pipe(Backoff.onException({
               wait: Wait.expo({ factor: "10 millis" }),
-              jitter: jitter.jitter,
+              jitter,
               maxTries,
               logger: false,
               onBackoff: () => {

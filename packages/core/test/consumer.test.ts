@@ -286,3 +286,106 @@ describe("consumer project", () => {
     300_000
   )
 })
+
+describe("consumer project: the Testing entry point", () => {
+  /** A tsconfig next to the default one, for moduleResolution Bundler (typecheck only). */
+  const writeBundlerConfig = (app: string, include: ReadonlyArray<string>, name: string) => {
+    const base = readJson(path.join(app, "tsconfig.json"))
+    fs.writeFileSync(
+      path.join(app, name),
+      JSON.stringify(
+        {
+          compilerOptions: {
+            ...base.compilerOptions,
+            module: "ESNext",
+            moduleResolution: "Bundler",
+            noEmit: true,
+            outDir: undefined,
+            rootDir: undefined
+          },
+          include
+        },
+        null,
+        2
+      )
+    )
+  }
+  const tsc = (app: string, config: string) =>
+    run(process.execPath, [path.join(app, "node_modules", "typescript", "bin", "tsc"), "-p", config], app)
+
+  it(
+    "with effect alone: @effect-backoff/core/Testing typechecks (NodeNext and Bundler) and runs; then under @effect/vitest",
+    async () => {
+      const app = makeProject("testing", { [core.name]: core.tarball, effect: version("effect") }, "testing.ts", [
+        "ES2022"
+      ])
+      await install(app)
+      expectFromTarballs(app, [core])
+      // no fast-check of the project's own: the one effect depends on is used
+      expect(fs.existsSync(path.join(app, "node_modules", "fast-check"))).toBe(false)
+      expect(installedPackages(app).filter((dir) => dir.startsWith("fast-check@"))).toHaveLength(1)
+      const installed = fs.realpathSync(path.join(app, "node_modules", core.name))
+      expect(fs.existsSync(path.join(installed, "dist", "Testing.d.ts"))).toBe(true)
+      expect(fs.existsSync(path.join(installed, "dist", "internal", "testing.js"))).toBe(true)
+
+      writeBundlerConfig(app, ["src"], "tsconfig.bundler.json")
+      await tsc(app, "tsconfig.bundler.json")
+      expect(await typecheckAndRun(app)).toEqual([
+        "fc.assert: every law holds",
+        "Effect: every law holds",
+        "LawError: 200 calls, but maxTries is 3",
+        "fast-check: ERR_MODULE_NOT_FOUND",
+        "testing: ok"
+      ])
+
+      // add @effect/vitest and vitest, and run a test file that uses it.effect.prop
+      await pnpm(
+        [
+          "add",
+          "--save-dev",
+          "--prefer-offline",
+          "--config.confirmModulesPurge=false",
+          `@effect/vitest@${version("@effect/vitest")}`,
+          `vitest@${version("vitest")}`
+        ],
+        app
+      )
+      fs.mkdirSync(path.join(app, "test"))
+      fs.copyFileSync(
+        path.join(root, "packages", "core", "test", "consumer", "testing-vitest.ts"),
+        path.join(app, "test", "policy.test.ts")
+      )
+      const testConfig = (resolution: "NodeNext" | "Bundler") => {
+        const base = readJson(path.join(app, "tsconfig.json"))
+        fs.writeFileSync(
+          path.join(app, `tsconfig.test.${resolution}.json`),
+          JSON.stringify({
+            compilerOptions: {
+              ...base.compilerOptions,
+              module: resolution === "Bundler" ? "ESNext" : "NodeNext",
+              moduleResolution: resolution,
+              noEmit: true,
+              outDir: undefined,
+              rootDir: undefined,
+              // the libraries' declarations were checked above; vitest's name DOM types
+              skipLibCheck: true
+            },
+            include: ["test"]
+          })
+        )
+        return `tsconfig.test.${resolution}.json`
+      }
+      await tsc(app, testConfig("NodeNext"))
+      await tsc(app, testConfig("Bundler"))
+      const vitest = await run(
+        process.execPath,
+        [path.join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--reporter=verbose", "test"],
+        app
+      )
+      const out = vitest.stdout.replace(/\x1b\[[0-9;]*m/g, "")
+      expect(out).toContain("it.effect.prop: every bounded policy keeps every law")
+      expect(out).toMatch(/Tests\s+4 passed \(4\)/)
+    },
+    300_000
+  )
+})
