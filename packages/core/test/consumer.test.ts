@@ -382,8 +382,8 @@ describe("consumer project: the Testing entry point", () => {
         [path.join(app, "node_modules", "vitest", "vitest.mjs"), "run", "--reporter=verbose", "test"],
         app
       )
-      // (no colours: the child's stdout is not a terminal)
-      const out = vitest.stdout
+      // without colour codes, should FORCE_COLOR be set
+      const out = vitest.stdout.replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "")
       expect(out).toContain("it.effect.prop: every bounded policy keeps every law")
       expect(out).toMatch(/Tests\s+4 passed \(4\)/)
     },
