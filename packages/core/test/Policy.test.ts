@@ -3,6 +3,7 @@
  * Effect's own drivers (Effect.retry, Effect.repeat, Stream.retry) on the TestClock.
  */
 import { Backoff, InvalidOptionError, Jitter, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
+import * as Testing from "@effect-backoff/core/Testing"
 import { describe, expect, it } from "@effect/vitest"
 import {
   Chunk,
@@ -282,40 +283,27 @@ describe("Backoff.retry / Backoff.repeat", () => {
 // Interop: the same policy makes the same calls at the same times under every driver
 // ---------------------------------------------------------------------------
 
-interface Spec {
-  readonly wait: number
-  readonly jitter: "full" | "equal" | "random" | "none"
-  readonly maxTries: number | undefined
-  readonly maxTime: number | undefined
-  readonly seed: number
-}
-
-const waits: ReadonlyArray<(p: number) => Schedule.Schedule<Duration.Duration, unknown>> = [
-  (p) => Wait.expo({ factor: p, maxValue: p * 10 }),
-  (p) => Wait.fibo({ unit: p }),
-  (p) => Wait.constant({ interval: p }),
-  (p) => Wait.constant({ interval: [p, p * 2, p * 3] }),
-  (p) => Wait.decay({ initialValue: p * 4, decayFactor: 0.5, minValue: p }),
-  (p) => Wait.linear({ initial: p, step: p }),
-  (p) => Wait.decorrelated({ base: p, maxValue: p * 20 }),
-  () => Wait.runtime(() => "250 millis")
-]
-
-const specArb: fc.Arbitrary<Spec> = fc.record({
-  wait: fc.integer({ min: 0, max: waits.length - 1 }),
-  jitter: fc.constantFrom("full" as const, "equal" as const, "random" as const, "none" as const),
-  maxTries: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined }),
-  maxTime: fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }),
+/**
+ * Policies from Testing.policy: every Wait constructor (and Effect's Schedule.spaced), every
+ * jitter, maxTries and maxTime, built with the combinators or Backoff.schedule(options);
+ * each prints as the code that builds it. With a jitter seed. (Not Testing's Wait.runtime,
+ * which reads its input: under repeat the input is the value, not the error.)
+ */
+const specArb = fc.record({
+  policy: Testing.policy({
+    strategies: ["expo", "fibo", "constant", "list", "decay", "linear", "decorrelated", "spaced"],
+    scale: "100 millis",
+    maxTries: 8,
+    maxTime: "20 seconds"
+  }),
   seed: fc.integer()
 })
 
-const policyOf = (s: Spec) => {
-  let policy: Schedule.Schedule<Duration.Duration, unknown> = waits[s.wait]!(100).pipe(Jitter.apply(Jitter[s.jitter]))
-  if (s.maxTries !== undefined) policy = policy.pipe(Backoff.maxTries(s.maxTries))
-  // every run is also cut at 12 calls, so an unlimited policy ends too (a foreign combinator)
-  if (s.maxTime !== undefined) policy = policy.pipe(Backoff.maxTime(s.maxTime))
-  return policy
-}
+/** The start of every call Timeline sees (Backoff.retry's semantics, its own clock): 11 failures, then a success. */
+const timelineTimes = (policy: Schedule.Schedule<unknown, string>, seed: number): ReadonlyArray<number> =>
+  Effect.runSync(
+    Timeline.run(policy, [...Array.from({ length: 11 }, () => Timeline.fail("503")), Timeline.succeed(12)], { seed })
+  ).events.filter((e) => e._tag === "Call").map((e) => ms(e.at))
 
 /** The virtual times of every call of `run(task)`, on a fresh TestClock, with the seed. */
 const callTimes = (
@@ -348,7 +336,7 @@ describe("interop: Effect.retry, Effect.repeat, Stream.retry and Backoff.retry a
   it("every Wait constructor x jitter x maxTries x maxTime: the same calls at the same virtual times", async () => {
     await fc.assert(
       fc.asyncProperty(specArb, async (s) => {
-        const policy = policyOf(s)
+        const policy = s.policy
         const ours = await callTimes(s.seed, (task) => task.pipe(Backoff.retry({ schedule: policy, logger: false })))
         const effectRetry = await callTimes(s.seed, (task) => Effect.retry(task, policy))
         const streamRetry = await callTimes(
@@ -371,7 +359,8 @@ describe("interop: Effect.retry, Effect.repeat, Stream.retry and Backoff.retry a
         sameTimes(streamRetry, ours)
         sameTimes(repeated, ours)
         sameTimes(oursRepeat, ours)
-        expect(ours.length).toBeLessThanOrEqual(s.maxTries ?? 12)
+        // and Timeline (which the laws read) sees the same calls at the same times
+        sameTimes(timelineTimes(policy, s.seed), ours)
       }),
       { numRuns: 60 }
     )
@@ -380,7 +369,7 @@ describe("interop: Effect.retry, Effect.repeat, Stream.retry and Backoff.retry a
   it("a policy through Effect's combinators (slow path) keeps its semantics in our loop", async () => {
     await fc.assert(
       fc.asyncProperty(specArb, fc.integer({ min: 0, max: 6 }), async (s, n) => {
-        const composed = Schedule.intersect(policyOf(s), Schedule.recurs(n))
+        const composed = Schedule.intersect(s.policy, Schedule.recurs(n))
         const ours = await callTimes(s.seed, (task) => task.pipe(Backoff.retry({ schedule: composed, logger: false })))
         const effect = await callTimes(s.seed, (task) => Effect.retry(task, composed))
         sameTimes(ours, effect)
@@ -388,6 +377,19 @@ describe("interop: Effect.retry, Effect.repeat, Stream.retry and Backoff.retry a
       }),
       { numRuns: 40 }
     )
+  }, 120_000)
+
+  it("the same as laws over any built policy: sameUnderDrivers, withinMaxTries, deterministicUnderSeed", () => {
+    // Testing's own virtual clock (not the TestClock), many more cases, and call durations
+    for (const seed of [1, 2, 3]) {
+      Effect.runSync(
+        Testing.check(
+          Testing.policy(),
+          [Testing.sameUnderDrivers, Testing.withinMaxTries, Testing.deterministicUnderSeed],
+          { numRuns: 150, seed }
+        )
+      )
+    }
   }, 120_000)
 
   it.effect("onException's options and Backoff.schedule(options) under Effect.retry make the same calls", () =>
