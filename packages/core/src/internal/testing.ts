@@ -28,12 +28,15 @@ import * as waits from "./wait.js"
 
 const round = (x: number, digits: number) => Number(x.toFixed(digits))
 
-/** @internal Milliseconds for a trace: `0ms`, `250ms`, `1.5s`, `2m 3s` (to the microsecond). */
-export const formatMillis = (ms: number): string => {
+/**
+ * @internal Milliseconds for a trace: `0ms`, `250.5ms`, `1.5s`, `2m 3s`; seconds to the
+ * millisecond, or to the nanosecond when `precise` (what a law compares with a limit).
+ */
+export const formatMillis = (ms: number, precise = false): string => {
   if (ms === Infinity) return "∞"
   if (!Number.isFinite(ms)) return String(ms)
-  if (ms < 1000) return `${round(ms, 3)}ms`
-  if (ms < 60_000) return `${round(ms / 1000, 3)}s`
+  if (ms < 1000) return `${round(ms, precise ? 6 : 3)}ms`
+  if (ms < 60_000) return `${round(ms / 1000, precise ? 9 : 3)}s`
   if (ms < 3_600_000) {
     const minutes = Math.floor(ms / 60_000)
     return `${minutes}m ${round((ms - minutes * 60_000) / 1000, 3)}s`
@@ -686,18 +689,20 @@ export const withinMaxTries: Law = law("withinMaxTries", (run) =>
     ? `${run.timeline.calls} calls, but maxTries is ${run.maxTries}`
     : undefined)
 
+const exact = (ms: number) => formatMillis(ms, true)
+
 /** @internal */
 export const withinMaxTime: Law = law("withinMaxTime", (run) => {
   const maxTime = ms(run.maxTime)
   if (maxTime === Infinity) return undefined
   for (const c of callsOf(run)) {
     if (ms(c.at) > maxTime + EPSILON) {
-      return `call ${c.tries} starts at ${formatMillis(ms(c.at))}, after maxTime ${formatMillis(maxTime)}`
+      return `call ${c.tries} starts at ${exact(ms(c.at))}, after maxTime ${exact(maxTime)}`
     }
   }
   const slept = backoffsOf(run).reduce((sum, b) => sum + ms(b.wait!), 0)
   if (slept > maxTime + EPSILON) {
-    return `the sleeps add up to ${formatMillis(slept)}, more than maxTime ${formatMillis(maxTime)}`
+    return `the sleeps add up to ${exact(slept)}, more than maxTime ${exact(maxTime)}`
   }
   return undefined
 })
@@ -711,25 +716,25 @@ export const lastWaitClamped: Law = law("lastWaitClamped", (run) => {
     const at = ms(b.at)
     const sleep = ms(b.wait!)
     if (maxTime !== Infinity && at + sleep > maxTime + EPSILON) {
-      return `the sleep after call ${b.tries} (at ${formatMillis(at)}, ${formatMillis(sleep)}) ends at ${
-        formatMillis(at + sleep)
-      }, past maxTime ${formatMillis(maxTime)}: it was not cut to the ${formatMillis(maxTime - at)} left`
+      return `the sleep after call ${b.tries} (at ${exact(at)}, ${exact(sleep)}) ends at ${
+        exact(at + sleep)
+      }, past maxTime ${exact(maxTime)}: it was not cut to the ${exact(maxTime - at)} left`
     }
     // without jitter the sleep is the strategy's own wait, cut to what is left of the budget
     const wait = run.waits[i] === undefined ? undefined : ms(run.waits[i]!)
     if (!run.jittered && wait !== undefined) {
       const expected = Math.min(wait, MAX_WAIT_MILLIS, maxTime - at)
       if (Math.abs(sleep - expected) > EPSILON) {
-        return `the sleep after call ${b.tries} is ${formatMillis(sleep)}; the wait is ${formatMillis(wait)}${
-          maxTime === Infinity ? "" : ` and ${formatMillis(maxTime - at)} are left of maxTime`
-        }, so it should be ${formatMillis(expected)}`
+        return `the sleep after call ${b.tries} is ${exact(sleep)}; the wait is ${exact(wait)}${
+          maxTime === Infinity ? "" : ` and ${exact(maxTime - at)} are left of maxTime`
+        }, so it should be ${exact(expected)}`
       }
     }
   }
   const last = run.timeline.events.at(-1)
   if (last !== undefined && last._tag === "Giveup" && last.reason === "maxTime" && ms(last.at) < maxTime - EPSILON) {
-    return `gave up for maxTime at ${formatMillis(ms(last.at))}, before maxTime ${
-      formatMillis(maxTime)
+    return `gave up for maxTime at ${exact(ms(last.at))}, before maxTime ${
+      exact(maxTime)
     }: the last sleep was cut short`
   }
   return undefined
@@ -779,7 +784,7 @@ export const sameUnderDrivers: Law = law("sameUnderDrivers", (run) => {
     }
     for (let i = 0; i < times.length; i++) {
       if (Math.abs(ms(times[i]!) - ms(expected[i]!)) > EPSILON) {
-        return `call ${i + 1}: ${name} at ${formatMillis(ms(expected[i]!))}, ${other} at ${formatMillis(ms(times[i]!))}`
+        return `call ${i + 1}: ${name} at ${exact(ms(expected[i]!))}, ${other} at ${exact(ms(times[i]!))}`
       }
     }
   }
