@@ -262,6 +262,14 @@ describe("check in tests", () => {
   })
 })
 
+describe("the entry point", () => {
+  it("is its own: the main entry does not export Testing", async () => {
+    const main = await import("@effect-backoff/core")
+    expect(Object.keys(main)).not.toContain("Testing")
+    expect(Object.keys(main)).toContain("Timeline")
+  })
+})
+
 describe("arbitraries keep to their options", () => {
   const sample = <A>(arb: fc.Arbitrary<A>, n = 300) => fc.sample(arb, { numRuns: n, seed: 5 })
 
