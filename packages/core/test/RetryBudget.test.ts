@@ -226,7 +226,7 @@ describe("RetryBudget time base: the Clock's monotonic reading", () => {
 
 describe("RetryBudget edge settings", () => {
   it("a ttl too small to bucket is an InvalidOptionError naming the smallest allowed (1 millis)", () => {
-    for (const ttl of ["1 micros", "999 micros", 0.5, "1 nanos"]) {
+    for (const ttl of ["1 micros", "999 micros", 0.5, "1 nanos"] as const) {
       let error: unknown
       try {
         RetryBudget.make({ ttl })
