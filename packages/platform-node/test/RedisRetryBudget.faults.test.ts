@@ -4,7 +4,7 @@
  * program ending while Redis is down. A fleet is bounded as a whole: a deposit counts
  * once whatever the timeouts, and nothing is queued without bound or replayed.
  */
-import type { RetryBudget } from "@effect-backoff/core"
+import { RetryBudget } from "@effect-backoff/core"
 import { RedisRetryBudget } from "@effect-backoff/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Logger } from "effect"
@@ -14,6 +14,7 @@ import { createRequire } from "node:module"
 import * as net from "node:net"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { afterAll, beforeAll } from "vitest"
+import { SCRIPT } from "../src/internal/redisRetryBudget.js"
 import { packageDir } from "./helpers.js"
 import type { RedisServer } from "./redis-server.js"
 import { redisBinary, skipReason, startRedis } from "./redis-server.js"
@@ -55,6 +56,35 @@ describe.skipIf(!available)(
     })
     /** The units deposited in a budget's window, as the server holds them. */
     const deposited = (key: string) => adminDo(async (r) => Number(await r.hget(key, "ds") ?? 0))
+
+    it.live(
+      "the script applies a batch once: the same id sent again (a replay) changes nothing",
+      () =>
+        Effect.gen(function*() {
+          const key = freshKey()
+          const s = RetryBudget.resolve({ percentCanRetry: 0.5, minRetriesPerSecond: 0 })
+          const args = [
+            10,
+            0,
+            0,
+            0,
+            s.depositUnits,
+            s.reserveUnits,
+            s.withdrawUnits,
+            s.bucketMillis,
+            s.buckets,
+            s.ttlMillis
+          ]
+            .map(String)
+          const run = (id: string) => adminDo((r) => r.eval(SCRIPT, 2, key, `{${key}}:batch:${id}`, ...args))
+          expect(yield* run("a")).toEqual([0, String(5 * UNIT)])
+          expect(yield* run("a")).toEqual([-1, "0"]) // seen: not applied again
+          expect(yield* deposited(key)).toBe(5 * UNIT)
+          yield* run("b")
+          expect(yield* deposited(key)).toBe(10 * UNIT)
+        }),
+      10_000
+    )
 
     it.live(
       "a 1.5 s stall (CLIENT PAUSE) after 100 deposits: the budget holds at most 20 tokens",

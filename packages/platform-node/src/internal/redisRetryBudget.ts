@@ -7,13 +7,13 @@ import { createHash, randomUUID } from "node:crypto"
 
 /** @internal Switches to the local fallback budget (one per outage seen by a process). */
 export const fallbacks = Metric.counter("backoff_budget_store_fallbacks_total", {
-  description: "Times a shared retry budget fell back to a local one because its store did not answer",
+  description: "Times a shared retry budget fell back to a local one because its store was unreachable",
   incremental: true
 })
 
 /** @internal Withdrawals decided by the local fallback budget while the store was away. */
 export const fallbackWithdrawals = Metric.counter("backoff_budget_store_fallback_withdrawals_total", {
-  description: "Withdrawals a shared retry budget decided locally because its store did not answer",
+  description: "Withdrawals a shared retry budget decided locally because its store was unreachable",
   incremental: true
 })
 
@@ -24,7 +24,7 @@ export const fallbackWithdrawals = Metric.counter("backoff_budget_store_fallback
  *
  * Time is the server's (`TIME`): one clock for the whole fleet, so no client's clock skew
  * stretches or cuts the window. Each call carries a batch id, remembered for twice the ttl
- * (KEYS[2], `SET NX`): a call applied once is never applied again, whoever sends it again
+ * (KEYS[2], `SET NX`, in KEYS[1]'s hash slot): a call applied once is never applied again, whoever sends it again
  * (a client replaying its queue after a reconnect, or this module resending a batch whose
  * fate it could not know).
  *
@@ -240,7 +240,13 @@ class Shared {
   private seq = 0
   private readonly prefix = randomUUID()
 
-  constructor(readonly client: Redis, readonly resolved: Resolved) {}
+  /** The batch ids' keys: in the budget key's hash slot (a Redis Cluster takes both keys in one script). */
+  private readonly batchPrefix: string
+
+  constructor(readonly client: Redis, readonly resolved: Resolved) {
+    const key = resolved.key
+    this.batchPrefix = /\{[^}]+\}/.test(key) ? `${key}:batch:` : `{${key}}:batch:`
+  }
 
   /** The client's state when it cannot take a command now, else undefined. */
   private unready(): string | undefined {
@@ -274,7 +280,7 @@ class Shared {
       const batch = again ? this.resend.shift()! : this.take()
       const s = this.resolved.settings
       const age = batch.runs > 0 ? Math.max(0, Math.round(monotonicMillis(clock) - batch.first)) : 0
-      const keys = [this.resolved.key, `${this.resolved.key}:batch:${batch.id}`]
+      const keys = [this.resolved.key, `${this.batchPrefix}${batch.id}`]
       const args = [
         String(batch.runs),
         String(age),
