@@ -9,13 +9,17 @@
 //
 // Prints and writes bench/results/fleet.json: the server's load amplification during the
 // outage (requests seen ÷ calls made) and the time to recover after it; writes
-// docs/images/retry-budget-fleet.svg (requests per second at the server, three runs).
+// docs/images/retry-budget-fleet.svg (requests per second at the server, one line a run).
+// A fourth run, "redis-stall", is the shared budget again with Redis stalled for 1.5 s
+// (CLIENT PAUSE) in the middle of the outage: the fleet must stay within the shared bound.
 //
-//   node bench/fleet.mjs [--workers=8] [--rate=10] [--outage=10] [--reserve=1]
+//   node bench/fleet.mjs [--workers=8] [--rate=10] [--outage=10] [--reserve=1] [--only=redis,redis-stall]
 // --reserve is minRetriesPerSecond (RetryBudget's default is 10; the figure uses 1 so
-// that, at this modest rate, the reserve does not hide the share).
+// that, at this modest rate, the reserve does not hide the share). --only runs those modes
+// (none, local, redis, redis-stall): their runs replace the same modes' in an existing
+// bench/results/fleet.json, and the SVG is written only when all four are there.
 import { spawn, spawnSync } from "node:child_process"
-import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import * as http from "node:http"
 import { createRequire } from "node:module"
 import * as net from "node:net"
@@ -36,6 +40,13 @@ const TOTAL = HEALTHY + OUTAGE + AFTER
 const PERCENT = 0.2
 const MIN_RETRIES_PER_SECOND = arg("reserve", 1)
 const RESERVE = MIN_RETRIES_PER_SECOND * 10 // × ttl 10 s
+const MODES = ["none", "local", "redis", "redis-stall"]
+const ONLY = process.argv.find((a) => a.startsWith("--only="))?.split("=")[1].split(",")
+if (ONLY !== undefined && (ONLY.length === 0 || ONLY.some((m) => !MODES.includes(m)))) {
+  console.error(`fleet: --only takes modes among ${MODES.join(", ")}`)
+  process.exit(2)
+}
+const STALL = 1500 // ms of CLIENT PAUSE in the redis-stall run, centred in the outage
 
 const tsx = pathToFileURL(createRequire(join(ROOT, "package.json")).resolve("tsx")).href
 
@@ -46,6 +57,23 @@ const freePort = () =>
     s.listen(0, "127.0.0.1", () => {
       const { port } = s.address()
       s.close(() => resolve(port))
+    })
+  })
+
+/** Sends one command to Redis (inline protocol) and waits for its reply line. */
+const redisCommand = (url, command) =>
+  new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(url)
+    const socket = net.connect(Number(port), hostname)
+    socket.setTimeout(1000, () => {
+      socket.destroy()
+      reject(new Error(`redis: no answer to ${command}`))
+    })
+    socket.on("error", reject)
+    socket.on("connect", () => socket.write(`${command}\r\n`))
+    socket.on("data", (d) => {
+      socket.destroy()
+      resolve(d.toString().trim())
     })
   })
 
@@ -164,7 +192,15 @@ const run = async (mode, redisUrl) => {
   await Promise.all(workers.map((w) => w.ready))
   epochRef.epoch = Date.now() + 300
   for (const w of workers) w.start(epochRef.epoch)
+  let stall
+  if (mode === "redis-stall") {
+    const at = epochRef.epoch + HEALTHY + OUTAGE / 2 - STALL / 2
+    stall = new Promise((resolve) =>
+      setTimeout(() => redisCommand(redisUrl, `CLIENT PAUSE ${STALL} ALL`).then(resolve, resolve), at - Date.now())
+    )
+  }
   const results = await Promise.all(workers.map((w) => w.done))
+  const stallReply = await stall
   await new Promise((r) => setTimeout(r, 200))
   await server.close()
   const nbins = Math.ceil(TOTAL / BIN)
@@ -183,6 +219,7 @@ const run = async (mode, redisUrl) => {
   }
   return {
     mode,
+    ...(stallReply === undefined ? {} : { stall: { millis: STALL, reply: String(stallReply) } }),
     // Redis run: times a process fell back to its local budget, and the withdrawals decided locally
     storeFallbacks: results.reduce((a, r) => a + r.fallbacks, 0),
     localDecisions: results.reduce((a, r) => a + r.localDecisions, 0),
@@ -198,9 +235,14 @@ const run = async (mode, redisUrl) => {
 }
 
 const svg = (runs) => {
-  const W = 760, H = 320, L = 56, R = 16, T = 36, B = 44
-  const colors = { none: "#d62728", local: "#ff7f0e", redis: "#1f77b4" }
-  const labels = { none: "no budget", local: "RetryBudget.layer per process", redis: "one RedisRetryBudget.layer" }
+  const W = 760, H = 330, L = 56, R = 16, T = 46, B = 44
+  const colors = { none: "#d62728", local: "#ff7f0e", redis: "#1f77b4", "redis-stall": "#2ca02c" }
+  const labels = {
+    none: "no budget",
+    local: "RetryBudget.layer per process",
+    redis: "one RedisRetryBudget.layer",
+    "redis-stall": "the same, Redis stalled 1.5 s"
+  }
   // 500 ms bins for the plot: smoother than 100 ms, still shows the edges
   const step = 5
   const series = runs.map((r) => {
@@ -234,9 +276,11 @@ const svg = (runs) => {
   )
   const legend = series.map((s, i) => {
     const r = runs[i]
-    return `<g transform="translate(${L + 10 + i * 232},${T - 14})"><rect width="14" height="4" y="-4" fill="${
-      colors[s.mode]
-    }"/><text x="20" y="0">${labels[s.mode]}: ${r.amplification.toFixed(2)}×</text></g>`
+    return `<g transform="translate(${L + 10 + (i % 2) * 340},${
+      T - 22 + Math.floor(i / 2) * 13
+    })"><rect width="14" height="4" y="-4" fill="${colors[s.mode]}"/><text x="20" y="0">${labels[s.mode]}: ${
+      r.amplification.toFixed(2)
+    }×</text></g>`
   })
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">
 <rect width="${W}" height="${H}" fill="white"/>
@@ -258,12 +302,18 @@ const LOAD_BEFORE = loadavg()
 const main = async () => {
   const redis = await startRedis()
   if (redis === undefined) console.error("fleet: no redis-server binary: the shared run is skipped")
-  const runs = []
-  for (const mode of ["none", "local", ...(redis ? ["redis"] : [])]) {
+  const fresh = []
+  for (const mode of (ONLY ?? MODES).filter((m) => redis !== undefined || !m.startsWith("redis"))) {
     process.stderr.write(`fleet: run "${mode}" (${WORKERS} workers × ${RATE} calls/s, ${OUTAGE / 1000} s outage)...\n`)
-    runs.push(await run(mode, redis?.url))
+    fresh.push(await run(mode, redis?.url))
   }
   await redis?.stop()
+  // --only: this invocation's runs replace the same modes' in the last results
+  const file = join(BENCH, "results", "fleet.json")
+  const earlier = ONLY !== undefined && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")).runs ?? [] : []
+  const runs = MODES.map((m) => fresh.find((r) => r.mode === m) ?? earlier.find((r) => r.mode === m)).filter(
+    (r) => r !== undefined
+  )
   // the per-bin series go to the SVG, not to the summary
   const summary = runs.map(({ madePerBin: _made, seenPerBin: _seen, ...r }) => r)
   // the bounds for the calls actually made (a busy machine may not keep the rate)
@@ -286,9 +336,13 @@ const main = async () => {
     runs
   }
   mkdirSync(join(BENCH, "results"), { recursive: true })
-  writeFileSync(join(BENCH, "results", "fleet.json"), `${JSON.stringify(out, null, 2)}\n`)
-  mkdirSync(join(ROOT, "docs", "images"), { recursive: true })
-  writeFileSync(join(ROOT, "docs", "images", "retry-budget-fleet.svg"), svg(runs))
+  // the per-bin series are kept, so a later --only run can still draw every line
+  writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`)
+  const complete = MODES.every((m) => runs.some((r) => r.mode === m))
+  if (complete) {
+    mkdirSync(join(ROOT, "docs", "images"), { recursive: true })
+    writeFileSync(join(ROOT, "docs", "images", "retry-budget-fleet.svg"), svg(runs))
+  }
   console.log("")
   console.log("| run | calls made (outage) | requests seen (outage) | amplification | time to recover | peak req/s |")
   console.log("|---|---:|---:|---:|---:|---:|")
@@ -300,14 +354,23 @@ const main = async () => {
     )
   }
   console.log(`\nbounds: shared ${out.bounds.shared}; per process ${out.bounds.perProcess}`)
-  const redisRun = summary.find((r) => r.mode === "redis")
-  if (redisRun) {
+  for (const r of summary.filter((r) => r.mode.startsWith("redis"))) {
+    // each run against the shared bound for its own calls
+    const bound = 1 + PERCENT + RESERVE / r.callsMadeDuringOutage
     console.log(
-      `redis run: ${redisRun.storeFallbacks} fallbacks to a local budget, ${redisRun.localDecisions} withdrawals decided locally`
+      `${r.mode} run: ${r.storeFallbacks} fallbacks to a local budget, ${r.localDecisions} withdrawals decided locally${
+        r.stall ? ` (CLIENT PAUSE ${r.stall.millis}: ${r.stall.reply})` : ""
+      }; amplification ${r.amplification.toFixed(3)}× against the shared bound ${bound.toFixed(3)}×: ${
+        r.amplification <= bound ? "within" : "OVER"
+      }`
     )
   }
   console.log(`load average ${LOAD_BEFORE[0].toFixed(1)} -> ${loadavg()[0].toFixed(1)} on ${WORKERS} workers`)
-  console.log("wrote bench/results/fleet.json and docs/images/retry-budget-fleet.svg")
+  console.log(
+    `wrote bench/results/fleet.json${
+      complete ? " and docs/images/retry-budget-fleet.svg" : " (not the SVG: it needs all four runs)"
+    }`
+  )
 }
 
 main().catch((e) => {

@@ -91,7 +91,7 @@ export const RetryBudget: Context.Tag<RetryBudget, RetryBudget> = internal.tag
 export interface Options {
   /** Share of a token each run deposits (default 0.2: retries add at most 20% to the load). From 0 to 1000, exact to six decimals. */
   readonly percentCanRetry?: number | undefined
-  /** How long deposits and withdrawals count (default 10 seconds). */
+  /** How long deposits and withdrawals count (default 10 seconds; at least 1 millis). */
   readonly ttl?: Duration.DurationInput | undefined
   /** The reserve: `minRetriesPerSecond × ttl` tokens are always there (default 10), so a quiet client can still retry. */
   readonly minRetriesPerSecond?: number | undefined
@@ -113,8 +113,9 @@ export const isRetryBudget: (u: unknown) => u is RetryBudget = internal.isRetryB
  *
  * Time is cut into 50 buckets per `ttl`: a deposit costs one bucket check and two
  * additions. Deposits count for between `ttl − ttl/50` and `ttl`, withdrawals for between
- * `ttl` and `ttl + ttl/50`, so rounding always errs on the side of fewer retries. Bad
- * options throw `InvalidOptionError`.
+ * `ttl` and `ttl + ttl/50`, so rounding always errs on the side of fewer retries. Time is
+ * the Clock's monotonic reading (`currentTimeNanos`, as the retry loop's), so a wall-clock
+ * step neither holds nor jumps the window. Bad options throw `InvalidOptionError`.
  *
  * @example
  * ```ts

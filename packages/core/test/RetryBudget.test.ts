@@ -1,6 +1,6 @@
 import { Backoff, InvalidOptionError, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
-import { Effect, Exit, FastCheck as fc, Fiber, Metric, Schedule, TestClock } from "effect"
+import { Clock, Duration, Effect, Exit, FastCheck as fc, Fiber, Metric, Schedule, TestClock } from "effect"
 import type { LogLine } from "./helpers.js"
 import { captureLogs, runFor, runTest } from "./helpers.js"
 
@@ -139,6 +139,117 @@ describe("RetryBudget arithmetic (TestClock)", () => {
       yield* deposits(budget, 5)
       expect(yield* drain(budget)).toBe(6)
       yield* TestClock.adjust("1 hour")
+      expect(yield* drain(budget)).toBe(1)
+    }))
+})
+
+/** A clock whose wall time can be stepped (NTP, a resumed VM) while its monotonic time goes on. */
+class SteppingClock implements Clock.Clock {
+  readonly [Clock.ClockTypeId]: Clock.ClockTypeId = Clock.ClockTypeId
+  now = 1_700_000_000_000
+  wallOffset = 0
+  unsafeCurrentTimeMillis(): number {
+    return this.now + this.wallOffset
+  }
+  unsafeCurrentTimeNanos(): bigint {
+    return BigInt(this.now) * 1_000_000n
+  }
+  readonly currentTimeMillis: Effect.Effect<number> = Effect.sync(() => this.unsafeCurrentTimeMillis())
+  readonly currentTimeNanos: Effect.Effect<bigint> = Effect.sync(() => this.unsafeCurrentTimeNanos())
+  sleep(duration: Duration.Duration): Effect.Effect<void> {
+    return Effect.sync(() => {
+      this.now += Duration.toMillis(duration)
+    })
+  }
+}
+
+describe("RetryBudget time base: the Clock's monotonic reading", () => {
+  it.effect("a wall clock stepped back an hour: 1,000 deposits over 100 s fund at most 20 tokens", () => {
+    const clock = new SteppingClock()
+    return Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: 0 })
+      yield* budget.deposit
+      clock.wallOffset = -3_600_000
+      for (let i = 0; i < 1000; i++) {
+        clock.now += 100
+        yield* budget.deposit
+      }
+      const n = yield* drain(budget)
+      expect(n).toBeLessThanOrEqual(20) // the last ttl's 100 runs at 0.2, not all 1,000
+      expect(n).toBeGreaterThanOrEqual(19)
+    }).pipe(Effect.withClock(clock))
+  })
+
+  it.effect("a wall clock stepped forward an hour: an exhausted budget grants nothing more", () => {
+    const clock = new SteppingClock()
+    return Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ percentCanRetry: 0.2, ttl: "10 seconds" }) // reserve 100
+      yield* deposits(budget, 100)
+      expect(yield* drain(budget)).toBe(120)
+      clock.wallOffset = 3_600_000
+      clock.now += 1
+      expect(yield* drain(budget)).toBe(0)
+      clock.now += 10_200 // the window has really passed: the reserve is back
+      expect(yield* drain(budget)).toBe(100)
+    }).pipe(Effect.withClock(clock))
+  })
+
+  it.effect("the same under the retry loop (the in-place deposit and withdrawal)", () => {
+    const clock = new SteppingClock()
+    return Effect.gen(function*() {
+      const budget = yield* RetryBudget.make({ percentCanRetry: 0.2, ttl: "10 seconds", minRetriesPerSecond: 0 })
+      const ok = Effect.void.pipe(Backoff.onException({ maxTries: 2, logger: false, budget }))
+      yield* ok
+      clock.wallOffset = -3_600_000
+      for (let i = 0; i < 1000; i++) {
+        clock.now += 100
+        yield* ok
+      }
+      let calls = 0
+      const failing = Effect.suspend(() => {
+        calls++
+        return Effect.fail("e")
+      }).pipe(
+        Backoff.onException({
+          wait: Wait.constant({ interval: 0 }),
+          jitter: null,
+          maxTries: 100,
+          logger: false,
+          budget
+        })
+      )
+      yield* Effect.exit(failing)
+      expect(calls - 1).toBeLessThanOrEqual(20) // retries: the failing run's own deposit included
+    }).pipe(Effect.withClock(clock))
+  })
+})
+
+describe("RetryBudget edge settings", () => {
+  it("a ttl too small to bucket is an InvalidOptionError naming the smallest allowed (1 millis)", () => {
+    for (const ttl of ["1 micros", "999 micros", 0.5, "1 nanos"] as const) {
+      let error: unknown
+      try {
+        RetryBudget.make({ ttl })
+      } catch (e) {
+        error = e
+      }
+      expect(error).toBeInstanceOf(InvalidOptionError)
+      expect((error as InvalidOptionError).option).toBe("ttl")
+      expect((error as InvalidOptionError).message).toMatch(/at least 1 millis/)
+    }
+  })
+
+  it.effect("the smallest ttl at an epoch-sized time: deposits and withdrawals return, the window works", () =>
+    Effect.gen(function*() {
+      yield* TestClock.setTime(1_700_000_000_000)
+      const budget = yield* RetryBudget.make({ ttl: "1 millis", percentCanRetry: 1, minRetriesPerSecond: 0 })
+      yield* deposits(budget, 2)
+      expect(yield* drain(budget)).toBe(2)
+      yield* TestClock.adjust("2 millis") // withdrawals count for ttl + ttl/50
+      yield* deposits(budget, 3)
+      expect(yield* drain(budget)).toBe(3)
+      yield* TestClock.adjust("1 hours")
+      yield* budget.deposit
       expect(yield* drain(budget)).toBe(1)
     }))
 })

@@ -18,8 +18,10 @@ import * as internal from "./internal/redisRetryBudget.js"
 export interface Options extends RetryBudget.Options {
   /**
    * The server: an ioredis client (yours: it is used as it is and never closed by the
-   * layer), or ioredis options / a `redis://` URL (the layer creates the client, with no
-   * offline queue so a call never waits for a reconnect, and closes it with its scope).
+   * layer; whatever its options, the budget sends nothing while it is not connected, so
+   * its offline queue never fills with budget commands), or ioredis options / a `redis://`
+   * URL (the layer creates the client, with no offline queue so a call never waits for a
+   * reconnect, and closes it with its scope, at once when Redis is down).
    */
   readonly redis: Redis | RedisOptions | string
   /** The Redis key of the budget: processes naming the same key share one budget. */
@@ -57,14 +59,22 @@ export const make: (options: Options) => Effect.Effect<RetryBudget.RetryBudget, 
  * **Details**
  *
  * - Atomic on the server: one Lua script (EVALSHA, EVAL when the server lost it) over
- *   time buckets, the arithmetic of core's in-memory budget. Times are the processes'
- *   Effect Clock (epoch-based): keep their clocks within `ttl / 50` of each other.
+ *   time buckets, the arithmetic of core's in-memory budget. Time is the server's
+ *   (`TIME` inside the script): one clock for the fleet, so no process's clock skew
+ *   stretches or cuts the window.
+ * - A deposit counts once: each call carries a batch id the script remembers for twice
+ *   the ttl, so a call replayed (by a client after a reconnect, or resent by the budget
+ *   after a failure) is applied at most once; a call that timed out is never sent again
+ *   while it may still be applied, and at most one flush is in flight per process.
  * - The success path never waits on Redis: deposits are counted in the process and sent
  *   in batches at least every 100 ms, and with every withdrawal. A withdrawal (a retry)
  *   is one round trip, bounded by `timeout`.
- * - When Redis does not answer, decisions fall back to a local budget (same options, fed
- *   with every deposit all along), with one warning log line and the `fallbacks` metric;
- *   the flush fiber keeps asking, and the shared budget is used again once Redis answers.
+ * - When Redis does not answer, decisions fall back to a local budget, with one warning
+ *   log line ("Redis is unreachable") and the `fallbacks` metric. The fallback counts from
+ *   the outage: the runs since (and those not yet known to Redis), and a reserve that
+ *   builds up at `minRetriesPerSecond` (the full reserve after one ttl), so a short stall
+ *   adds little; what it grants is sent to Redis once it answers, and counted there. The
+ *   flush fiber keeps asking, and the shared budget is used again once Redis answers.
  *   The store never fails a call and never allows unbounded retries.
  * - Scoped: closing the scope sends what was counted, stops the flush fiber and closes
  *   the client the layer created.

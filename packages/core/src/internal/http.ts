@@ -21,6 +21,7 @@ import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
 import * as options from "./options.js"
 import { delayOf } from "./plan.js"
+import { track } from "./retryBudget.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS, optionsObject } from "./validate.js"
 
 // ---------------------------------------------------------------------------
@@ -346,8 +347,11 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
   if (!isHttpClient(self)) throw invalid("self", self, "an HttpClient")
   const { loop, mode } = settings
   return HttpClient.transform(self, (send, request) => {
-    // sent once, past the policy: a one-shot body, or a method that may not be repeated
-    if (!isReplayable(request) || (!settings.retryNonIdempotent && !isRetryableRequest(request))) return send
+    // sent once, past the policy: a one-shot body, or a method that may not be repeated;
+    // still a run for the retry budget (Finagle's rule: every request deposits)
+    if (!isReplayable(request) || (!settings.retryNonIdempotent && !isRetryableRequest(request))) {
+      return loop.budget === undefined ? send : track(send, loop.budget === true ? undefined : loop.budget)
+    }
     const target = loop.target ?? `${request.method} ${urlOf(request)}`
     return Effect.suspend(() => {
       const held: Held = { response: undefined }

@@ -72,6 +72,9 @@ export const BUCKETS = 50
 
 type Settings = Resolved
 
+/** @internal The smallest `ttl`, in milliseconds. */
+export const MIN_TTL_MILLIS = 1
+
 const KEYS = ["percentCanRetry", "ttl", "minRetriesPerSecond"]
 
 /** @internal Validates budget options; `extra` names further keys a caller (Redis) accepts. */
@@ -89,7 +92,11 @@ export const resolve = (options: unknown, extra: ReadonlyArray<string> = []): Re
     throw invalid("minRetriesPerSecond", minRetriesPerSecond, "a finite number >= 0")
   }
   const ttlMillis = o.ttl === undefined ? 10_000 : durationMillis("ttl", o.ttl)
-  if (ttlMillis <= 0) throw invalid("ttl", o.ttl, "a positive, finite duration (\"10 seconds\")")
+  // the smallest window: its buckets (ttl / 50 wide) stay whole numbers far below 2^53 at
+  // epoch-sized times, on the Clock and on a Redis server's clock alike
+  if (!(ttlMillis >= MIN_TTL_MILLIS)) {
+    throw invalid("ttl", o.ttl, "a finite duration of at least 1 millis (\"10 seconds\")")
+  }
   return {
     percentCanRetry,
     ttl: Duration.millis(ttlMillis),
@@ -130,7 +137,8 @@ export class Ledger {
       this.depositSum = 0
       this.withdrawalSum = 0
     } else {
-      for (let b = this.bucket + 1; b <= k; b++) {
+      // counted in steps, not bucket numbers: the loop ends whatever the numbers' size
+      for (let step = this.bucket + 1 - k, b = this.bucket + 1; step <= 0; step++, b++) {
         const i = b % n
         this.depositSum -= this.deposits[i]!
         this.deposits[i] = 0
@@ -169,11 +177,12 @@ export class Ledger {
 }
 
 /**
- * @internal The budget's time: the Clock's wall-clock milliseconds, the one time a fleet shares (a
- * BigInt of nanoseconds would cost the success path more than the rest of a deposit). The
- * ledger never moves back in time, so a wall-clock step back only holds its buckets.
+ * @internal The budget's time: the Clock's monotonic milliseconds, as the loop reads them, so
+ * a wall-clock step (NTP, a resumed VM) neither holds the window (deposits piling up in
+ * one bucket) nor jumps it (withdrawals forgotten at once). A Redis budget takes its time
+ * from the server instead: one clock for the whole fleet.
  */
-export const budgetMillis = (clock: Clock.Clock): number => clock.unsafeCurrentTimeMillis()
+export const budgetMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
 
 const yes = Effect.succeed(true)
 const no = Effect.succeed(false)
