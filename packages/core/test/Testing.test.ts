@@ -236,7 +236,7 @@ describe("check in tests", () => {
     "under it.effect.prop: a generated policy, checked over its own outcomes and seeds",
     [Testing.policy({ bounded: true, jitters: ["full", "none"] })],
     ([policy]) => Testing.check(policy, Testing.laws, { numRuns: 10 }),
-    { fastCheck: { numRuns: 20 } }
+    { timeout: 30_000, fastCheck: { numRuns: 20 } }
   )
 
   it("a law of one's own: never more than 3 calls in 10 seconds", () => {

@@ -387,6 +387,7 @@ describe("consumer project: the Testing entry point", () => {
       expect(out).toContain("it.effect.prop: every bounded policy keeps every law")
       expect(out).toMatch(/Tests\s+4 passed \(4\)/)
     },
-    300_000
+    // two installs and four tsc runs
+    600_000
   )
 })

@@ -17,7 +17,7 @@ describe("the Testing entry point in a consumer", () => {
     "it.effect.prop: every bounded policy keeps every law",
     [Testing.policy({ bounded: true })],
     ([generated]) => Testing.check(generated, Testing.laws, { numRuns: 5 }),
-    { fastCheck: { numRuns: 10 } }
+    { timeout: 30_000, fastCheck: { numRuns: 10 } }
   )
 
   it("fc.assert: the policy keeps its cap", () => {
