@@ -1,6 +1,7 @@
 import { Backoff, InvalidOptionError, RetryBudget, Timeline, Wait } from "@effect-backoff/core"
 import { describe, expect, expectTypeOf, it } from "@effect/vitest"
 import { Effect, Exit, FastCheck as fc, Fiber, Metric, Schedule, TestClock } from "effect"
+import type { Duration } from "effect"
 import type { LogLine } from "./helpers.js"
 import { captureLogs, runFor, runTest } from "./helpers.js"
 
@@ -352,8 +353,8 @@ describe("budget option in the loop", () => {
         captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", maxTries: 1 }), lines)
       )
       expect(lines.map((l) => l.message)).toEqual([
-        "Giving up getUrl(...) after 1 tries: retry budget exhausted (down)",
-        "Giving up getUrl(...) after 1 tries (down)"
+        "Giving up getUrl(...) after 1 try: retry budget exhausted (down)",
+        "Giving up getUrl(...) after 1 try (down)"
       ])
       expect(lines[0]!.annotations["backoff.reason"]).toBe("budget")
       expect(lines[1]!.annotations["backoff.reason"]).toBeUndefined()
@@ -443,13 +444,13 @@ describe("RetryBudget types", () => {
     >()
   })
 
-  it("limit and track: R includes RetryBudget only without a budget value", () => {
+  it("limit and track: R includes RetryBudget only without a budget value; limit outputs the delay", () => {
     const budget = Effect.runSync(RetryBudget.make())
     expectTypeOf(Schedule.spaced("1 second").pipe(RetryBudget.limit())).toEqualTypeOf<
-      Schedule.Schedule<number, unknown, RetryBudget.RetryBudget>
+      Schedule.Schedule<Duration.Duration, unknown, RetryBudget.RetryBudget>
     >()
     expectTypeOf(RetryBudget.limit(Schedule.spaced("1 second"), budget)).toEqualTypeOf<
-      Schedule.Schedule<number, unknown, never>
+      Schedule.Schedule<Duration.Duration, unknown, never>
     >()
     expectTypeOf(task.pipe(RetryBudget.track())).toEqualTypeOf<Effect.Effect<number, string, RetryBudget.RetryBudget>>()
     expectTypeOf(task.pipe(RetryBudget.track(budget))).toEqualTypeOf<Effect.Effect<number, string, never>>()
