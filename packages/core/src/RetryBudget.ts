@@ -180,7 +180,9 @@ export const layer: (options?: Options) => Layer.Layer<RetryBudget> = internal.l
  */
 export const limit: {
   (): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R | RetryBudget>
-  (budget: RetryBudget): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  (
+    budget: RetryBudget
+  ): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget: RetryBudget): Schedule.Schedule<Duration.Duration, In, R>
   <Out, In, R>(self: Schedule.Schedule<Out, In, R>): Schedule.Schedule<Duration.Duration, In, R | RetryBudget>
 } = internal.limit

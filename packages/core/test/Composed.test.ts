@@ -74,13 +74,15 @@ describe("RetryBudget.limit: a give-up caused by the budget is \"budget\" wherev
       const events: Array<Event> = []
       const inner = tapped(Wait.constant({ interval: "1 second" }).pipe(RetryBudget.limit(budget)), events, "inner ")
       const composed = Schedule.intersect(inner, Schedule.forever)
-      const exit = yield* runFor(failing({ n: 0 }).pipe(Backoff.retry({
-        schedule: composed,
-        logger: false,
-        onGiveup: (d) => {
-          events.push(`handler ${d.reason}`)
-        }
-      })))
+      const exit = yield* runFor(
+        failing({ n: 0 }).pipe(Backoff.retry({
+          schedule: composed,
+          logger: false,
+          onGiveup: (d) => {
+            events.push(`handler ${d.reason}`)
+          }
+        }))
+      )
       expect(exit).toEqual(Exit.fail("e2")) // the reserve holds one token
       expect(events).toEqual(["inner backoff 1", "inner giveup 2 budget", "handler budget"])
 
@@ -118,16 +120,18 @@ describe("taps inside Effect's combinators (21.9)", () => {
     Effect.gen(function*() {
       const events: Array<Event> = []
       const calls = { n: 0 }
-      const exit = yield* runFor(failing(calls).pipe(Backoff.retry({
-        schedule: policy(events),
-        logger: false,
-        onBackoff: (d) => {
-          events.push(`handler backoff ${d.tries}`)
-        },
-        onGiveup: (d) => {
-          events.push(`handler giveup ${d.tries} ${d.reason}`)
-        }
-      })))
+      const exit = yield* runFor(
+        failing(calls).pipe(Backoff.retry({
+          schedule: policy(events),
+          logger: false,
+          onBackoff: (d) => {
+            events.push(`handler backoff ${d.tries}`)
+          },
+          onGiveup: (d) => {
+            events.push(`handler giveup ${d.tries} ${d.reason}`)
+          }
+        }))
+      )
       expect(exit).toEqual(Exit.fail("e2"))
       expect(calls.n).toBe(2)
       expect(events).toEqual([

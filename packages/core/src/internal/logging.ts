@@ -49,9 +49,7 @@ export const logGiveup = (
     level,
     `Giving up ${target}(...) after ${tries} ${tries === 1 ? "try" : "tries"}${
       reason === "budget" ? ": retry budget exhausted" : ""
-    } (${
-      describeOutcome(outcome)
-    })`
+    } (${describeOutcome(outcome)})`
   ).pipe(Effect.annotateLogs(
     reason === "budget"
       ? {

@@ -65,7 +65,8 @@ export interface LoopOptions {
 /** @internal Does a run of this plan need its start time? */
 export const needsStart = (plan: Plan): boolean =>
   // a composed schedule may hold a maxTime inside, counted from the run's start
-  plan.strategy === undefined || plan.maxTime !== Infinity || plan.onBackoff !== undefined || plan.onGiveup !== undefined
+  plan.strategy === undefined || plan.maxTime !== Infinity || plan.onBackoff !== undefined ||
+  plan.onGiveup !== undefined
 
 /** Monotonic milliseconds: a wall-clock step (NTP, a resumed VM) never stretches or cuts a budget. */
 const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6

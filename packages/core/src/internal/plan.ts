@@ -278,7 +278,11 @@ export const stepBase = (
   state: unknown,
   decision: Decision
 ): Effect.Effect<readonly [state: unknown, wait: number] | undefined, never, any> =>
-  Effect.locally(nextWait(plan, now, input, state) as Effect.Effect<readonly [unknown, number] | undefined>, decisionRef, decision)
+  Effect.locally(
+    nextWait(plan, now, input, state) as Effect.Effect<readonly [unknown, number] | undefined>,
+    decisionRef,
+    decision
+  )
 
 // ---------------------------------------------------------------------------
 // The schedule (Effect's driver: Effect.retry, Effect.repeat, Stream.retry, combinators)
@@ -328,7 +332,13 @@ export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
     (now, input, s) =>
       FiberRef.getWith(decisionRef, (outer) => {
         const state: StepState = s ??
-          { tries: 1, start: outer === undefined ? now : outer.start, spent: false, inner: initialState(plan), seen: undefined }
+          {
+            tries: 1,
+            start: outer === undefined ? now : outer.start,
+            spent: false,
+            inner: initialState(plan),
+            seen: undefined
+          }
         // inside a decision point maxTime counts from its start (the loop's: the start of the first call)
         const elapsed = now - (outer === undefined ? state.start : outer.start)
         const decision: Decision = outer ?? { start: state.start, held: [] }

@@ -219,7 +219,10 @@ const checkBudget = (budget: unknown): RetryBudget | undefined => {
  */
 export const limit = dual(
   (args) => Schedule.isSchedule(args[0]),
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget?: RetryBudget): Schedule.Schedule<Duration.Duration, In, any> => {
+  <Out, In, R>(
+    self: Schedule.Schedule<Out, In, R>,
+    budget?: RetryBudget
+  ): Schedule.Schedule<Duration.Duration, In, any> => {
     const b = checkBudget(budget)
     const planBudget: plans.PlanBudget = {
       source: b,
