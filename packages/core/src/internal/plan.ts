@@ -359,7 +359,9 @@ export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
           return taps === undefined ? Effect.succeed(result) : Effect.as(taps, result)
         }
         const giveUp = (reason: GiveupReason, stepped: boolean) => {
-          if (!stepped) decision.held.push(...seenAsGiveups(state.seen, state.tries, elapsed, input))
+          if (!stepped) {
+            for (const h of seenAsGiveups(state.seen, state.tries, elapsed, input)) decision.held.push(h)
+          }
           return settle(own(undefined, reason), reason, done(state, 0))
         }
         const limit = limitReached(plan, state.tries, elapsed, state.spent)
