@@ -736,6 +736,15 @@ export interface TapOptions {
  * Under `Effect.retry` the target is `"effect"` and `args` is `[]`; under this library's
  * loop they are the run's.
  *
+ * **Details**
+ *
+ * Inside an Effect combinator (`Schedule.intersect(policy, Schedule.recurs(1))`) the tap
+ * runs once the final decision is known: under this library's loop, or under an outer
+ * schedule of this library; the wait it reports is its own policy's. A retry the
+ * combinator refuses is never reported. With an Effect combinator outermost under plain
+ * `Effect.retry`, nothing of ours sees the end: the tap then runs on its own policy's
+ * decision (see docs/policies.md, "Taps inside a composed policy").
+ *
  * @example
  * ```ts
  * import { Backoff, Wait } from "@effect-backoff/core"
@@ -765,7 +774,10 @@ export const tapBackoff: {
 
 /**
  * Runs `handler` with the details of the give-up, when the schedule ends (its `reason`
- * included: `"maxTries"`, `"maxTime"` or `"exhausted"`).
+ * included: `"maxTries"`, `"maxTime"`, `"budget"` for `RetryBudget.limit`, or
+ * `"exhausted"`). It sees every give-up of the run wherever it sits in the policy: one
+ * decided outside it (a limit piped after it, an Effect combinator around it under this
+ * library's loop, a `while` that stops) included, with that reason.
  *
  * @example
  * ```ts

@@ -159,6 +159,13 @@ export const layer: (options?: Options) => Layer.Layer<RetryBudget> = internal.l
  * context. For plain `Effect.retry`: the calls' deposits then come from `track`, placed
  * around the retried effect (a deposit per run, not per attempt).
  *
+ * **Details**
+ *
+ * Like `Backoff.maxTries`, it is part of the policy: its output is the delay, the
+ * withdrawal comes after the wait strategy and before jitter and the taps (so no tap
+ * reports a backoff the budget refuses), and the give-up it causes has `reason: "budget"`
+ * for every tap in the policy, for `Backoff.retry`'s handlers and in its log line.
+ *
  * @example
  * ```ts
  * import { RetryBudget, Wait } from "@effect-backoff/core"
@@ -173,10 +180,12 @@ export const layer: (options?: Options) => Layer.Layer<RetryBudget> = internal.l
  * @category combinators
  */
 export const limit: {
-  (): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R | RetryBudget>
-  (budget: RetryBudget): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Out, In, R>
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget: RetryBudget): Schedule.Schedule<Out, In, R>
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>): Schedule.Schedule<Out, In, R | RetryBudget>
+  (): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R | RetryBudget>
+  (
+    budget: RetryBudget
+  ): <Out, In, R>(self: Schedule.Schedule<Out, In, R>) => Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget: RetryBudget): Schedule.Schedule<Duration.Duration, In, R>
+  <Out, In, R>(self: Schedule.Schedule<Out, In, R>): Schedule.Schedule<Duration.Duration, In, R | RetryBudget>
 } = internal.limit
 
 /**

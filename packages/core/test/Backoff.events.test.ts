@@ -370,10 +370,10 @@ describe("logging", () => {
       yield* failWith("plain")
       yield* failWith(42)
       expect(lines.map((l) => l.message)).toEqual([
-        "Giving up effect(...) after 1 tries (HttpError: 503)",
-        "Giving up effect(...) after 1 tries (ParseError: bad json)",
-        "Giving up effect(...) after 1 tries (plain)",
-        "Giving up effect(...) after 1 tries (42)"
+        "Giving up effect(...) after 1 try (HttpError: 503)",
+        "Giving up effect(...) after 1 try (ParseError: bad json)",
+        "Giving up effect(...) after 1 try (plain)",
+        "Giving up effect(...) after 1 try (42)"
       ])
     }))
 

@@ -463,8 +463,8 @@ describe("budget option in the loop", () => {
         captureLogs(Backoff.onException(Effect.fail("down"), { ...quick, target: "getUrl", maxTries: 1 }), lines)
       )
       expect(lines.map((l) => l.message)).toEqual([
-        "Giving up getUrl(...) after 1 tries: retry budget exhausted (down)",
-        "Giving up getUrl(...) after 1 tries (down)"
+        "Giving up getUrl(...) after 1 try: retry budget exhausted (down)",
+        "Giving up getUrl(...) after 1 try (down)"
       ])
       expect(lines[0]!.annotations["backoff.reason"]).toBe("budget")
       expect(lines[1]!.annotations["backoff.reason"]).toBeUndefined()
@@ -554,13 +554,13 @@ describe("RetryBudget types", () => {
     >()
   })
 
-  it("limit and track: R includes RetryBudget only without a budget value", () => {
+  it("limit and track: R includes RetryBudget only without a budget value; limit outputs the delay", () => {
     const budget = Effect.runSync(RetryBudget.make())
     expectTypeOf(Schedule.spaced("1 second").pipe(RetryBudget.limit())).toEqualTypeOf<
-      Schedule.Schedule<number, unknown, RetryBudget.RetryBudget>
+      Schedule.Schedule<Duration.Duration, unknown, RetryBudget.RetryBudget>
     >()
     expectTypeOf(RetryBudget.limit(Schedule.spaced("1 second"), budget)).toEqualTypeOf<
-      Schedule.Schedule<number, unknown, never>
+      Schedule.Schedule<Duration.Duration, unknown, never>
     >()
     expectTypeOf(task.pipe(RetryBudget.track())).toEqualTypeOf<Effect.Effect<number, string, RetryBudget.RetryBudget>>()
     expectTypeOf(task.pipe(RetryBudget.track(budget))).toEqualTypeOf<Effect.Effect<number, string, never>>()

@@ -297,8 +297,8 @@ const SCHEDULE_KEYS = [...options.LOOP_KEYS, "schedule", "while", "until", "time
 
 /**
  * @internal The policy of `{ schedule, times }`: the schedule as it is (no default jitter,
- * no default wait), `times` more runs at most. One of the two is required: with neither,
- * the loop would run again at once and forever.
+ * no default wait), `times` more runs at most. One of the two is required, and `times`
+ * alone must be finite: otherwise the loop would run again at once and forever.
  */
 const schedulePlan = (o: Record<string, unknown>): plans.Plan => {
   if (o.schedule === undefined && o.times === undefined) {
@@ -316,6 +316,13 @@ const schedulePlan = (o: Record<string, unknown>): plans.Plan => {
   if (o.times !== undefined) {
     if (typeof o.times !== "number" || !(Number.isInteger(o.times) || o.times === Infinity) || o.times < 0) {
       throw invalid("times", o.times, "an integer >= 0")
+    }
+    if (o.times === Infinity && policy === undefined) {
+      throw invalid(
+        "times",
+        o.times,
+        "a finite integer >= 0 without a schedule: `times` alone retries at once, so an unbounded one would retry forever"
+      )
     }
     const times = o.times
     policy = policy === undefined

@@ -33,7 +33,7 @@ export const logBackoff = (
   }))
 
 /**
- * @internal `Giving up getUrl(...) after 8 tries (HttpError: 503)`, annotated; when the
+ * @internal `Giving up getUrl(...) after 8 tries (HttpError: 503)` (`after 1 try`), annotated; when the
  * retry budget ran out the line says so, `... after 2 tries: retry budget exhausted (...)`,
  * and carries `backoff.reason: "budget"`.
  */
@@ -47,9 +47,9 @@ export const logGiveup = (
 ): Effect.Effect<void> =>
   Effect.logWithLevel(
     level,
-    `Giving up ${target}(...) after ${tries} tries${reason === "budget" ? ": retry budget exhausted" : ""} (${
-      describeOutcome(outcome)
-    })`
+    `Giving up ${target}(...) after ${tries} ${tries === 1 ? "try" : "tries"}${
+      reason === "budget" ? ": retry budget exhausted" : ""
+    } (${describeOutcome(outcome)})`
   ).pipe(Effect.annotateLogs(
     reason === "budget"
       ? {

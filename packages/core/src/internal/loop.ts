@@ -64,7 +64,9 @@ export interface LoopOptions {
 
 /** @internal Does a run of this plan need its start time? */
 export const needsStart = (plan: Plan): boolean =>
-  plan.maxTime !== Infinity || plan.onBackoff !== undefined || plan.onGiveup !== undefined
+  // a composed schedule may hold a maxTime inside, counted from the run's start
+  plan.strategy === undefined || plan.maxTime !== Infinity || plan.onBackoff !== undefined ||
+  plan.onGiveup !== undefined
 
 /** Monotonic milliseconds: a wall-clock step (NTP, a resumed VM) never stretches or cuts a budget. */
 const monotonicMillis = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
@@ -159,6 +161,14 @@ export class Run {
     })
   }
 
+  /**
+   * What the plans inside a composed base held at this step (their taps run once the loop
+   * has decided), and the plans seen at the last step (they see a give-up decided before
+   * the base is stepped).
+   */
+  private held: ReadonlyArray<plans.Held> | undefined = undefined
+  private seen: ReadonlyArray<Plan> | undefined = undefined
+
   private limits(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
     const plan = this.plan
     const limit = plans.limitReached(plan, this.tries, elapsed, this.spent)
@@ -169,35 +179,52 @@ export class Run {
       const step = strategy.next(this.state, input)
       if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.budget === undefined
+      return this.budget === undefined && plan.budget === undefined
         ? this.jitter(input, elapsed, step.wait)
         : this.withdraw(input, elapsed, step.wait)
     }
-    const next = plans.nextWait(plan, this.clock!.unsafeCurrentTimeMillis(), input, this.state) as Effect.Effect<
-      readonly [unknown, number] | undefined
-    >
-    return Effect.flatMap(next, (n) => {
-      if (n === undefined) return this.giveUp(input, elapsed, "exhausted")
+    // a composed schedule: the loop is its decision point, and its start is the run's
+    const now = this.clock!.unsafeCurrentTimeMillis()
+    const decision: plans.Decision = { start: now - elapsed, held: [] }
+    return Effect.flatMap(plans.stepBase(plan, now, input, this.state, decision), (n) => {
+      this.held = decision.held
+      if (n === undefined) return this.giveUp(input, elapsed, plans.heldReason(decision.held))
       this.state = n[0]
-      return this.budget === undefined ? this.jitter(input, elapsed, n[1]) : this.withdraw(input, elapsed, n[1])
+      return this.budget === undefined && plan.budget === undefined
+        ? this.jitter(input, elapsed, n[1])
+        : this.withdraw(input, elapsed, n[1])
     })
   }
 
   /**
-   * The retry budget, after "the strategy ends" and before onBackoff: one token per retry;
-   * with none left the run gives up at once. In-memory budgets answer synchronously, in
-   * this step; others (Redis) with an Effect.
+   * The retry budgets (the `budget` option, then the policy's `RetryBudget.limit`, once
+   * each), after "the strategy ends" and before onBackoff: one token per retry; with none
+   * left the run gives up at once. In-memory budgets answer synchronously, in this step;
+   * others (Redis) with an Effect.
    */
   private withdraw(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
-    const budget = this.budget!
-    const unsafe = unsafeTryWithdrawOf(budget)
-    if (unsafe !== undefined) {
-      return unsafe(this.clock!) ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+    const budget = this.budget
+    const planBudget = this.plan.budget
+    const both = planBudget !== undefined &&
+      (planBudget.source === undefined ? this.options.budget !== true : planBudget.source !== budget)
+    const second = (): Effect.Effect<any, any, any> => {
+      if (!both) return this.jitter(input, elapsed, wait)
+      const unsafe = planBudget.unsafeTryWithdraw
+      if (unsafe !== undefined) {
+        return unsafe(this.clock!) ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+      }
+      return Effect.flatMap(
+        planBudget.tryWithdraw,
+        (ok) => ok ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
+      )
     }
-    return Effect.flatMap(
-      budget.tryWithdraw,
-      (ok) => ok ? this.jitter(input, elapsed, wait) : this.giveUp(input, elapsed, "budget")
-    )
+    if (budget === undefined) {
+      if (planBudget === undefined) return this.jitter(input, elapsed, wait)
+      return second()
+    }
+    const unsafe = unsafeTryWithdrawOf(budget)
+    if (unsafe !== undefined) return unsafe(this.clock!) ? second() : this.giveUp(input, elapsed, "budget")
+    return Effect.flatMap(budget.tryWithdraw, (ok) => ok ? second() : this.giveUp(input, elapsed, "budget"))
   }
 
   private jitter(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
@@ -222,7 +249,8 @@ export class Run {
     const next = sleep >= 1e-6 ? Effect.zipRight(this.clock!.sleep(duration), this.again) : this.again
     const release = this.mode.release === undefined ? undefined : this.mode.release(input)
     const taps = this.plan.onBackoff
-    if (!options.logger && options.onBackoff === undefined && taps === undefined) {
+    const held = this.settleHeld(input, elapsed, undefined)
+    if (!options.logger && options.onBackoff === undefined && taps === undefined && held === undefined) {
       return release === undefined ? next : Effect.zipRight(release, next)
     }
     const log = options.logger
@@ -231,13 +259,41 @@ export class Run {
     const details = options.onBackoff === undefined && taps === undefined
       ? undefined
       : this.details(elapsed, input, true, duration)
-    const handlers = details === undefined
-      ? undefined
-      : andThen(
-        runTaps(taps, details),
-        options.onBackoff === undefined ? undefined : callbacks.callHandlers(options.onBackoff, details)
-      )
-    return Effect.zipRight(andThen(release, andThen(log, handlers))!, next)
+    const handlers = andThen(
+      held,
+      details === undefined
+        ? undefined
+        : andThen(
+          runTaps(taps, details),
+          options.onBackoff === undefined ? undefined : callbacks.callHandlers(options.onBackoff, details)
+        )
+    )
+    return Effect.zipRight(andThen(release, andThen(log, handlers)) ?? Effect.void, next)
+  }
+
+  /**
+   * The taps the plans inside a composed base held, now that the loop has decided (a retry
+   * when `reason` is undefined), with the loop's details and each plan's own wait. A
+   * give-up decided before the base was stepped reaches the plans seen at the last step.
+   */
+  private settleHeld(
+    input: unknown,
+    elapsed: number,
+    reason: GiveupReason | undefined
+  ): Effect.Effect<void, never, unknown> | undefined {
+    let held = this.held
+    this.held = undefined
+    if (held === undefined) {
+      if (reason === undefined || this.seen === undefined) return undefined
+      held = plans.seenAsGiveups(this.seen, this.tries, elapsed, input)
+    }
+    if (reason === undefined) this.seen = held.length === 0 ? undefined : held.map((h) => h.plan)
+    if (held.length === 0) return undefined
+    return plans.settleHeld(held, reason, (h, _tap, r) => {
+      const details = this.details(elapsed, input, true, r === undefined ? h.wait : undefined)
+      if (r !== undefined) details.reason = r
+      return details
+    })
   }
 
   private shown(input: unknown): unknown {
@@ -259,17 +315,22 @@ export class Run {
     const options = this.options
     const finish = this.mode.finish(input)
     const taps = this.plan.onGiveup
-    if (!options.logger && options.onGiveup === undefined && taps === undefined) return finish
+    let handlers = this.settleHeld(input, elapsed, reason)
+    if (!options.logger && options.onGiveup === undefined && taps === undefined && handlers === undefined) {
+      return finish
+    }
     const log = options.logger
       ? logging.logGiveup(options.giveupLogLevel, this.target, this.tries, elapsed, this.shown(input), reason)
       : undefined
-    let handlers: Effect.Effect<void, never, unknown> | undefined
     if (options.onGiveup !== undefined || taps !== undefined) {
       const details = this.details(elapsed, input, true)
       details.reason = reason
       handlers = andThen(
-        runTaps(taps, details),
-        options.onGiveup === undefined ? undefined : callbacks.callHandlers(options.onGiveup, details)
+        handlers,
+        andThen(
+          runTaps(taps, details),
+          options.onGiveup === undefined ? undefined : callbacks.callHandlers(options.onGiveup, details)
+        )
       )
     }
     return Effect.zipRight(andThen(log, handlers)!, finish)

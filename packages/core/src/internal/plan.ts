@@ -1,4 +1,6 @@
-import { Duration, Effect, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
+import { Duration, Effect, FiberRef, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
+import type { Clock } from "effect"
+import { globalValue } from "effect/GlobalValue"
 import * as callbacks from "./callbacks.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -89,7 +91,7 @@ export interface Tap {
  * follows exactly the same rules, written once below.
  *
  * The rules, in order, after a retryable outcome: `tries >= maxTries` → `elapsed >=
- * maxTime` → the wait strategy ends → jitter → the sleep clamped to what is left of
+ * maxTime` → the wait strategy ends → the retry budget → jitter → the sleep clamped to what is left of
  * `maxTime` → the backoff taps → sleep.
  */
 export interface Plan {
@@ -104,6 +106,17 @@ export interface Plan {
   readonly maxTime: number
   readonly onBackoff: ReadonlyArray<Tap> | undefined
   readonly onGiveup: ReadonlyArray<Tap> | undefined
+  /** `RetryBudget.limit`: a token per retry, withdrawn after the strategy and before jitter. */
+  readonly budget: PlanBudget | undefined
+}
+
+/** @internal The retry budget of a plan (`RetryBudget.limit`), as the loop and the step withdraw from it. */
+export interface PlanBudget {
+  /** The budget given, or undefined for the `RetryBudget` in context (the loop withdraws once per budget). */
+  readonly source: unknown
+  readonly tryWithdraw: Effect.Effect<boolean, never, any>
+  /** The synchronous withdrawal of an in-memory budget given by value. */
+  readonly unsafeTryWithdraw: ((clock: Clock.Clock) => boolean) | undefined
 }
 
 /** @internal */
@@ -180,6 +193,98 @@ export const nextWait = (
 export const initialState = (plan: Plan): unknown => plan.strategy === undefined ? plan.base!.initial : undefined
 
 // ---------------------------------------------------------------------------
+// Where the decision is known: taps inside a composed schedule
+// ---------------------------------------------------------------------------
+
+/**
+ * @internal What one plan stepped inside a composed schedule decided: a backoff (`wait`) or
+ * a give-up (`reason`). Its taps wait for the final decision, since a combinator around it
+ * (`Schedule.intersect(policy, Schedule.recurs(1))`) may still end the schedule, and a tap
+ * must never report a backoff that does not happen.
+ */
+export interface Held {
+  readonly plan: Plan
+  readonly tries: number
+  readonly elapsed: number
+  readonly input: unknown
+  readonly wait: Duration.Duration | undefined
+  readonly reason: GiveupReason | undefined
+}
+
+/**
+ * @internal The decision point: the retry loop, or the outermost schedule of ours under
+ * Effect's driver. While it steps a composed schedule, the plans inside hold their events
+ * here instead of running their taps, and count `maxTime` from its `start` (the loop's is
+ * the start of the first call).
+ */
+export interface Decision {
+  /** The run's start, in the time base of the `now` handed to `step`. */
+  readonly start: number
+  readonly held: Array<Held>
+}
+
+/** @internal The decision point of the step running now, if any. */
+export const decisionRef: FiberRef.FiberRef<Decision | undefined> = globalValue(
+  Symbol.for("@effect-backoff/core/Plan/decision"),
+  () => FiberRef.unsafeMake<Decision | undefined>(undefined)
+)
+
+/** @internal The reason a composed schedule ended: the first plan inside that gave up says why. */
+export const heldReason = (held: ReadonlyArray<Held>): GiveupReason => {
+  for (const h of held) if (h.reason !== undefined) return h.reason
+  return "exhausted"
+}
+
+/**
+ * @internal The taps of held events once the decision is known: on a retry the backoff taps
+ * of the plans that wanted one; on a give-up every plan's give-up taps, with its own reason
+ * or the run's. `details` builds a tap's details (the loop's, or Effect's driver's).
+ */
+export const settleHeld = (
+  held: ReadonlyArray<Held>,
+  giveup: GiveupReason | undefined,
+  details: (h: Held, tap: Tap, reason: GiveupReason | undefined) => Record<string, unknown>
+): Effect.Effect<void, never, unknown> | undefined => {
+  let effect: Effect.Effect<void, never, unknown> | undefined
+  for (const h of held) {
+    const taps = giveup === undefined ? (h.reason === undefined ? h.plan.onBackoff : undefined) : h.plan.onGiveup
+    if (taps === undefined) continue
+    const reason = giveup === undefined ? undefined : h.reason ?? giveup
+    for (const tap of taps) {
+      const call = Effect.suspend(() => callbacks.callHandler(tap.handler, details(h, tap, reason)))
+      effect = effect === undefined ? call : Effect.zipRight(effect, call)
+    }
+  }
+  return effect
+}
+
+/** @internal The plans seen in the last step, as give-ups at `tries`: a give-up decided before stepping them. */
+export const seenAsGiveups = (
+  seen: ReadonlyArray<Plan> | undefined,
+  tries: number,
+  elapsed: number,
+  input: unknown
+): Array<Held> =>
+  seen === undefined ? [] : seen.map((plan) => ({ plan, tries, elapsed, input, wait: undefined, reason: undefined }))
+
+/**
+ * @internal Steps the plan's base schedule (not its pure strategy) as the `decision` point:
+ * the plans inside hold their events in `decision.held`.
+ */
+export const stepBase = (
+  plan: Plan,
+  now: number,
+  input: unknown,
+  state: unknown,
+  decision: Decision
+): Effect.Effect<readonly [state: unknown, wait: number] | undefined, never, any> =>
+  Effect.locally(
+    nextWait(plan, now, input, state) as Effect.Effect<readonly [unknown, number] | undefined>,
+    decisionRef,
+    decision
+  )
+
+// ---------------------------------------------------------------------------
 // The schedule (Effect's driver: Effect.retry, Effect.repeat, Stream.retry, combinators)
 // ---------------------------------------------------------------------------
 
@@ -190,6 +295,8 @@ interface StepState {
   readonly start: number
   readonly spent: boolean
   readonly inner: unknown
+  /** The plans inside the base that held events at the last step (they see a give-up decided before it). */
+  readonly seen: ReadonlyArray<Plan> | undefined
 }
 
 const tapDetails = (
@@ -207,64 +314,92 @@ const tapDetails = (
   return details
 }
 
-/** @internal Runs taps in order with the details Effect's driver can give (target "effect", args []). */
-const runTaps = (
-  taps: ReadonlyArray<Tap> | undefined,
-  tries: number,
-  elapsed: number,
-  input: unknown,
-  wait?: Duration.Duration,
-  reason?: GiveupReason
-): Effect.Effect<void, never, unknown> =>
-  taps === undefined
-    ? Effect.void
-    : Effect.forEach(
-      taps,
-      (tap) => callbacks.callHandler(tap.handler, tapDetails(tap, tries, elapsed, input, wait, reason)),
-      { discard: true }
-    )
+const heldDetails = (h: Held, tap: Tap, reason: GiveupReason | undefined) =>
+  tapDetails(tap, h.tries, h.elapsed, h.input, reason === undefined ? h.wait : undefined, reason)
 
 const done = (state: StepState, wait: number) => [state, Duration.millis(wait), ScheduleDecision.done] as const
 
-/** @internal The Schedule that follows a plan's rules when Effect drives it. */
+/**
+ * @internal The Schedule that follows a plan's rules when Effect drives it. Inside a
+ * decision point (the loop, or an outer schedule of ours) it holds its events there;
+ * outermost, it is the decision point for the plans inside its base, and runs every tap
+ * once the decision is known.
+ */
 export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
   const initial: StepState | undefined = undefined
   const schedule = Schedule.makeWithState<StepState | undefined, In, Duration.Duration, any>(
     initial,
     (now, input, s) =>
-      Effect.suspend(() => {
-        const state: StepState = s ?? { tries: 1, start: now, spent: false, inner: initialState(plan) }
-        const elapsed = now - state.start
-        const giveUp = (reason: GiveupReason) =>
-          plan.onGiveup === undefined
-            ? Effect.succeed(done(state, 0))
-            : Effect.as(runTaps(plan.onGiveup, state.tries, elapsed, input, undefined, reason), done(state, 0))
-        const limit = limitReached(plan, state.tries, elapsed, state.spent)
-        if (limit !== undefined) return giveUp(limit)
-        const proceed = (next: readonly [unknown, number] | undefined) => {
-          if (next === undefined) return giveUp("exhausted")
-          const [inner, wait] = next
-          return Effect.flatMap(jitterWait(plan.jitter, wait), (jittered) => {
-            const sleep = clampToBudget(plan.maxTime, elapsed, jittered)
-            const nextState: StepState = {
-              tries: state.tries + 1,
-              start: state.start,
-              spent: isClamped(plan.maxTime, elapsed, sleep),
-              inner
-            }
-            const duration = Duration.millis(sleep)
-            const decision = [
-              nextState,
-              duration,
-              ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
-            ] as const
-            return plan.onBackoff === undefined
-              ? Effect.succeed(decision)
-              : Effect.as(runTaps(plan.onBackoff, state.tries, elapsed, input, duration), decision)
-          })
+      FiberRef.getWith(decisionRef, (outer) => {
+        const state: StepState = s ??
+          {
+            tries: 1,
+            start: outer === undefined ? now : outer.start,
+            spent: false,
+            inner: initialState(plan),
+            seen: undefined
+          }
+        // inside a decision point maxTime counts from its start (the loop's: the start of the first call)
+        const elapsed = now - (outer === undefined ? state.start : outer.start)
+        const decision: Decision = outer ?? { start: state.start, held: [] }
+        const from = decision.held.length
+        const own = (wait: Duration.Duration | undefined, reason: GiveupReason | undefined): Held => ({
+          plan,
+          tries: state.tries,
+          elapsed,
+          input,
+          wait,
+          reason
+        })
+        // outermost: the decision is known here, so the held taps run, then this plan's own
+        const settle = <A>(held: Held, giveup: GiveupReason | undefined, result: A): Effect.Effect<A, never, any> => {
+          decision.held.push(held)
+          if (outer !== undefined) return Effect.succeed(result)
+          const taps = settleHeld(decision.held, giveup, heldDetails)
+          return taps === undefined ? Effect.succeed(result) : Effect.as(taps, result)
         }
-        const next = nextWait(plan, now, input, state.inner)
-        return Effect.isEffect(next) ? Effect.flatMap(next, proceed) : proceed(next)
+        const giveUp = (reason: GiveupReason, stepped: boolean) => {
+          if (!stepped) {
+            for (const h of seenAsGiveups(state.seen, state.tries, elapsed, input)) decision.held.push(h)
+          }
+          return settle(own(undefined, reason), reason, done(state, 0))
+        }
+        const limit = limitReached(plan, state.tries, elapsed, state.spent)
+        if (limit !== undefined) return giveUp(limit, false)
+        const proceed = (next: readonly [unknown, number] | undefined) => {
+          if (next === undefined) return giveUp(heldReason(decision.held.slice(from)), true)
+          const [inner, wait] = next
+          const admitted = (ok: boolean) => {
+            if (!ok) return giveUp("budget", true)
+            return Effect.flatMap(jitterWait(plan.jitter, wait), (jittered) => {
+              const sleep = clampToBudget(plan.maxTime, elapsed, jittered)
+              const seen = decision.held.length > from ? decision.held.slice(from).map((h) => h.plan) : undefined
+              const nextState: StepState = {
+                tries: state.tries + 1,
+                start: state.start,
+                spent: isClamped(plan.maxTime, elapsed, sleep),
+                inner,
+                seen
+              }
+              const duration = Duration.millis(sleep)
+              const result = [
+                nextState,
+                duration,
+                ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
+              ] as const
+              return settle(own(duration, undefined), undefined, result)
+            })
+          }
+          return plan.budget === undefined ? admitted(true) : Effect.flatMap(plan.budget.tryWithdraw, admitted)
+        }
+        if (plan.strategy !== undefined) {
+          const step: Step | undefined = plan.strategy.next(state.inner, input)
+          return proceed(step === undefined ? undefined : [step, step.wait])
+        }
+        const next = outer === undefined
+          ? stepBase(plan, now, input, state.inner, decision)
+          : nextWait(plan, now, input, state.inner) as Effect.Effect<readonly [unknown, number] | undefined>
+        return Effect.flatMap(next, proceed)
       })
   ) as unknown as Schedule.Schedule<Duration.Duration, In>
   return Object.assign(schedule, { [PlanTypeId]: plan }) as PlanSchedule<In>
@@ -280,7 +415,8 @@ const empty = {
   maxTries: Infinity,
   maxTime: Infinity,
   onBackoff: undefined,
-  onGiveup: undefined
+  onGiveup: undefined,
+  budget: undefined
 } as const
 
 /** @internal A plan that only waits: a pure strategy. */
@@ -350,4 +486,15 @@ export const withTap = (
   const plan = fromSchedule(schedule)
   const taps = plan[event]
   return { ...plan, [event]: taps === undefined ? [tap] : [...taps, tap] }
+}
+
+/**
+ * @internal `RetryBudget.limit` on top: one budget per plan, checked after the strategy and
+ * before jitter and the taps (so no tap reports a backoff the budget refuses), whatever
+ * the order it was written in. A second budget keeps the plan whole as its base.
+ */
+export const withBudget = (schedule: Schedule.Schedule<unknown, any, any>, budget: PlanBudget): Plan => {
+  const plan = fromSchedule(schedule)
+  if (plan.budget !== undefined) return { ...wrap(schedule), budget }
+  return { ...plan, budget }
 }

@@ -1,6 +1,7 @@
-import { Context, Duration, Effect, Layer, Schedule, ScheduleDecision } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
 import type { Clock } from "effect"
 import { dual } from "effect/Function"
+import * as plans from "./plan.js"
 import { durationMillis, invalid, record } from "./validate.js"
 
 /** @internal */
@@ -220,19 +221,24 @@ const checkBudget = (budget: unknown): RetryBudget | undefined => {
   throw invalid("budget", budget, "a RetryBudget (from RetryBudget.make), or nothing to use the one in context")
 }
 
-/** @internal `RetryBudget.limit`: each step that would recur withdraws a token; none left ends the schedule. */
+/**
+ * @internal `RetryBudget.limit`: each step that would recur withdraws a token; none left ends
+ * the schedule with reason "budget". Part of the policy's plan, so the loop withdraws it
+ * as its own budget and every tap in the policy sees that give-up.
+ */
 export const limit = dual(
   (args) => Schedule.isSchedule(args[0]),
-  <Out, In, R>(self: Schedule.Schedule<Out, In, R>, budget?: RetryBudget): Schedule.Schedule<Out, In, any> => {
-    const withdraw = withdrawFrom(checkBudget(budget))
-    return Schedule.makeWithState(
-      self.initial,
-      (now, input: In, state) =>
-        Effect.flatMap(self.step(now, input, state), (result) => {
-          if (ScheduleDecision.isDone(result[2])) return Effect.succeed(result)
-          return Effect.map(withdraw, (ok) => ok ? result : [result[0], result[1], ScheduleDecision.done] as const)
-        })
-    )
+  <Out, In, R>(
+    self: Schedule.Schedule<Out, In, R>,
+    budget?: RetryBudget
+  ): Schedule.Schedule<Duration.Duration, In, any> => {
+    const b = checkBudget(budget)
+    const planBudget: plans.PlanBudget = {
+      source: b,
+      tryWithdraw: withdrawFrom(b),
+      unsafeTryWithdraw: b === undefined ? undefined : unsafeTryWithdrawOf(b)
+    }
+    return plans.toSchedule(plans.withBudget(self as Schedule.Schedule<unknown, any, any>, planBudget))
   }
 )
 

@@ -12,7 +12,7 @@ import { Cause, Console, Data, Effect, Either, Exit, HashSet, Option } from "eff
 import { createRequire } from "node:module"
 import * as Flags from "./flags.js"
 import { UsageError } from "./flags.js"
-import { chart, renderSvg, renderText } from "./plot.js"
+import { chart, MAX_WAITS, renderSvg, renderText } from "./plot.js"
 import { poll } from "./poll.js"
 import { run, say } from "./run.js"
 import * as Signals from "./signals.js"
@@ -112,7 +112,14 @@ const plotCommand = Command.make(
     // plot draws --tries waits: no try limit unless --max-tries is given
     policy: Flags.policy("plot", "unlimited"),
     tries: Flags.integer("plot", "tries", 1, 1000, 10, "How many waits to draw"),
-    samples: Flags.integer("plot", "samples", 1, 100_000, 200, "Jittered runs sampled for the band"),
+    samples: Flags.integer(
+      "plot",
+      "samples",
+      1,
+      100_000,
+      200,
+      `Jittered runs sampled for the band; --tries × --samples at most ${MAX_WAITS.toLocaleString("en-US")}`
+    ),
     seed: Flags.integer(
       "plot",
       "seed",
@@ -129,20 +136,34 @@ const plotCommand = Command.make(
   },
   (c) =>
     Effect.gen(function*() {
+      if (c.tries * c.samples > MAX_WAITS) {
+        return yield* new UsageError({
+          message: `--tries × --samples must be at most ${
+            MAX_WAITS.toLocaleString("en-US")
+          }, got ${c.tries} × ${c.samples}`
+        })
+      }
       const drawn = yield* chart(c.policy, c.tries, c.samples, c.seed)
       yield* print(renderText(drawn))
       if (Option.isSome(c.svg)) {
         const file = c.svg.value
         const fs = yield* FileSystem.FileSystem
-        yield* fs.writeFileString(file, renderSvg(drawn)).pipe(
-          Effect.mapError((e) => new UsageError({ message: `--svg: cannot write ${file}: ${e.message}` }))
-        )
+        // an I/O error, not a bad flag: said plainly, exit 1 (the status of a plot or poll that failed)
+        const written = yield* Effect.either(fs.writeFileString(file, renderSvg(drawn)))
+        if (written._tag === "Left") {
+          const e = written.left
+          const why = e._tag === "SystemError" ? `${e.reason === "NotFound" ? "no such folder" : e.reason}` : e.message
+          yield* say(`effect-backoff plot: cannot write the SVG to ${file}: ${why} (${e.message})`)
+          return yield* new ExitStatus({ code: 1 })
+        }
         yield* say(`effect-backoff: wrote ${file}`)
       }
     })
 ).pipe(Command.withDescription(
   "Draw the policy's waits per try in the terminal: the wait without jitter and the band of seeded jittered " +
-    "samples around it; --svg writes the same chart as an SVG file."
+    `samples around it; --svg writes the same chart as an SVG file (exit 1 if it cannot). At most ${
+      MAX_WAITS.toLocaleString("en-US")
+    } waits in all (--tries × --samples): a chart takes well under a second.`
 ))
 
 /** @internal The `effect-backoff` command tree. */
@@ -260,7 +281,8 @@ const withColour = (colour: Colour) => <A, E, R>(self: Effect.Effect<A, E, R>): 
 
 /**
  * @internal Runs `effect-backoff` on `argv` (`["node", "effect-backoff", ...args]`) and
- * succeeds with the exit status: the command's for `run`, 0 or 1 for `poll` and `plot`,
+ * succeeds with the exit status: the command's for `run`, 0 or 1 for `poll` and `plot` (1:
+ * polling gave up, or the SVG could not be written),
  * 2 for a bad flag or value, 127 when `run` cannot start the command.
  */
 export const main = (argv: ReadonlyArray<string>, options: { readonly colour?: Colour } = {}): Effect.Effect<number> =>

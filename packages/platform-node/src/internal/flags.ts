@@ -132,6 +132,10 @@ export interface PolicyFlags {
 export interface ResolvedPolicy {
   readonly wait: Wait.Wait
   readonly jitter: Jitter.Jitter | null
+  /** The `--jitter` choice `jitter` is (plot samples it as arithmetic). */
+  readonly jitterName: JitterName
+  /** `--wait decorrelated`'s base and cap in milliseconds (its waits are random, so plot draws them itself). */
+  readonly decorrelated: { readonly base: number; readonly maxValue: number } | undefined
   readonly maxTries: number
   readonly maxTime: Duration.Duration | undefined
   /** How the policy reads on one line, for headers and logs. */
@@ -221,9 +225,18 @@ export const toPolicy = (flags: PolicyFlags): Either.Either<ResolvedPolicy, Usag
     `--max-tries ${maxTries === Infinity ? "unlimited" : maxTries}`,
     ...(Option.isNone(maxTime) ? [] : [`--max-time ${formatSeconds(maxTime.value)}`])
   ]
+  const baseMillis = Duration.toMillis(interval)
   return Either.right({
     wait,
     jitter: JITTERS[jitterName],
+    jitterName,
+    decorrelated: waitName === "decorrelated"
+      ? {
+        base: baseMillis,
+        // Wait.decorrelated's default cap: 60 seconds, or the base when it is longer
+        maxValue: maxValue === undefined ? Math.max(60_000, baseMillis) : Duration.toMillis(maxValue)
+      }
+      : undefined,
     maxTries,
     maxTime: Option.getOrUndefined(maxTime),
     summary: parts.join(" ")

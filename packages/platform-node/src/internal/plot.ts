@@ -1,6 +1,7 @@
-import { Timeline } from "@effect-backoff/core"
-import { Duration, Effect } from "effect"
-import type { ResolvedPolicy } from "./flags.js"
+import { Wait } from "@effect-backoff/core"
+import { Duration, Effect, Hash } from "effect"
+import { PCGRandom } from "effect/Utils"
+import type { JitterName, ResolvedPolicy } from "./flags.js"
 
 /** @internal The waits after one try: the un-jittered wait and the spread of the samples (seconds). */
 export interface Row {
@@ -25,24 +26,76 @@ export interface Chart {
   readonly total: { readonly wait: number; readonly min: number; readonly max: number }
 }
 
-/** The waits of one run of the policy against a call that always fails, on virtual time. */
-const waitsOf = (policy: ResolvedPolicy, maxTries: number, jittered: boolean, seed: string) =>
-  Effect.map(
-    Timeline.run(
-      {
-        wait: policy.wait,
-        jitter: jittered ? policy.jitter : null,
-        maxTries,
-        maxTime: policy.maxTime ?? Infinity,
-        logger: false
-      },
-      [Timeline.fail("failed")],
-      { seed }
-    ),
-    (result) => result.events.filter((e) => e._tag === "Backoff").map((e) => Duration.toMillis(e.wait!) / 1000)
-  )
+/** The longest wait a timer takes (Effect's and the retry loop's limit), in milliseconds. */
+const MAX_WAIT_MILLIS = 2 ** 31 - 1
 
-const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
+/**
+ * @internal The most waits one chart computes, `--tries` × `--samples`: every sampled wait
+ * is kept for the quantiles, so this bounds both the time (well under a second) and the
+ * memory (16 MB).
+ */
+export const MAX_WAITS = 2_000_000
+
+/**
+ * The `--jitter` choices as arithmetic on one uniform draw, exactly as `Jitter.full`,
+ * `Jitter.equal` and `Jitter.random` compute it from `Random.next`; `zero` says whether a
+ * zero wait skips the draw (the loop's rule for jitters that map 0 to 0).
+ */
+const JITTER_MATH: Record<JitterName, { readonly zero: boolean; readonly f: (wait: number, u: number) => number }> = {
+  full: { zero: true, f: (w, u) => u * w },
+  equal: { zero: true, f: (w, u) => w / 2 + u * (w / 2) },
+  random: { zero: false, f: (w, u) => w + u * 1000 },
+  none: { zero: true, f: (w) => w }
+}
+
+/**
+ * The waits (milliseconds) of one run against a call that always fails and takes no
+ * time, by the retry loop's rules as plain arithmetic: `tries >= maxTries` → `elapsed >=
+ * maxTime` → the next wait → jitter → the sleep cut to what is left of `maxTime` (a cut
+ * sleep spends the budget). The draws come from `Random.make(seed)`'s generator in the
+ * loop's order (the strategy's draw, then the jitter's), so a sample is the run
+ * `Timeline.run` would give with that seed. `line` holds the strategy's own waits.
+ */
+const sampleRun = (
+  policy: ResolvedPolicy,
+  line: ReadonlyArray<number>,
+  count: number,
+  jittered: boolean,
+  seed: string,
+  into: (i: number, wait: number) => void
+): void => {
+  const rng = new PCGRandom(Hash.hash(seed))
+  const jitter = jittered && policy.jitterName !== "none" ? JITTER_MATH[policy.jitterName] : undefined
+  const maxTime = policy.maxTime === undefined ? Infinity : Duration.toMillis(policy.maxTime)
+  const d = policy.decorrelated
+  const cap = d === undefined ? 0 : Math.min(d.maxValue, MAX_WAIT_MILLIS)
+  let elapsed = 0
+  let spent = false
+  let previous = 0
+  for (let i = 0; i < count; i++) {
+    if (elapsed >= maxTime || spent) return
+    let wait: number
+    if (d === undefined) wait = line[i]!
+    else {
+      wait = i === 0 ? Math.min(d.base, cap) : Math.min(cap, d.base + rng.number() * Math.max(0, previous * 3 - d.base))
+      previous = wait
+    }
+    let sleep = wait
+    if (jitter !== undefined && !(wait === 0 && jitter.zero)) {
+      sleep = Math.min(jitter.f(wait, rng.number()), Math.max(wait, MAX_WAIT_MILLIS))
+    }
+    if (sleep > MAX_WAIT_MILLIS) sleep = MAX_WAIT_MILLIS
+    const remaining = maxTime - elapsed
+    if (sleep >= remaining) {
+      sleep = remaining
+      spent = true
+    }
+    elapsed += sleep
+    into(i, sleep / 1000)
+  }
+}
+
+const quantile = (sorted: ArrayLike<number>, q: number): number => {
   if (sorted.length === 0) return 0
   const i = (sorted.length - 1) * q
   const lo = Math.floor(i)
@@ -50,41 +103,73 @@ const quantile = (sorted: ReadonlyArray<number>, q: number): number => {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo)
 }
 
+/** Sampled waits computed between two yields to the event loop (a few milliseconds), so Ctrl-C acts at once. */
+const CHUNK = 20_000
+
 /**
- * @internal Runs the policy through the retry engine (`Timeline`, virtual time) once
- * without jitter and `samples` times with seeded jitter, and collects the waits per try.
+ * @internal The policy's waits once without jitter and `samples` times with seeded jitter,
+ * per try. The same rules as the retry loop on virtual time, as arithmetic (the CLI's
+ * policies are plain strategies, jitters and limits); the work yields to the event loop
+ * every few milliseconds, so a signal interrupts it at once.
  */
 export const chart = (policy: ResolvedPolicy, tries: number, samples: number, seed: number): Effect.Effect<Chart> =>
   Effect.gen(function*() {
     // `tries` waits need tries + 1 calls
-    const maxTries = Math.min(policy.maxTries, tries + 1)
-    const line = yield* waitsOf(policy, maxTries, false, `${seed}`)
-    const runs: Array<ReadonlyArray<number>> = []
-    for (let s = 0; s < samples; s++) runs.push(yield* waitsOf(policy, maxTries, true, `${seed}:${s}`))
-    const rows = line.map((wait, i): Row => {
-      const values = runs.flatMap((r) => i < r.length ? [r[i]!] : [])
-      const sorted = [...values].sort((a, b) => a - b)
+    const count = Math.min(tries, policy.maxTries - 1)
+    const strategy = policy.decorrelated === undefined
+      ? (yield* Wait.delays(policy.wait, count)).map(Duration.toMillis)
+      : []
+    const line: Array<number> = []
+    sampleRun(policy, strategy, count, false, `${seed}`, (_i, w) => line.push(w))
+    const rows = line.length
+    // values[i * samples + s]: the wait after try i + 1 in sample s (a run may stop early: NaN)
+    const values = new Float64Array(rows * samples).fill(Number.NaN)
+    const totals = new Float64Array(samples)
+    let done = 0
+    for (let s = 0; s < samples; s++) {
+      let total = 0
+      // a jittered run may fit more waits in maxTime than the line: they count in its total only
+      sampleRun(policy, strategy, count, true, `${seed}:${s}`, (i, w) => {
+        if (i < rows) values[i * samples + s] = w
+        total += w
+      })
+      totals[s] = total
+      done += count
+      if (done >= CHUNK) {
+        done = 0
+        yield* Effect.sleep(Duration.zero)
+      }
+    }
+    const chartRows = line.map((wait, i): Row => {
+      const row = values.subarray(i * samples, (i + 1) * samples)
+      const kept = row.filter((v) => !Number.isNaN(v))
+      const sorted = Float64Array.from(kept).sort()
       return {
         tries: i + 1,
         wait,
-        min: sorted[0] ?? wait,
+        min: sorted.length === 0 ? wait : sorted[0]!,
         p25: quantile(sorted, 0.25),
         median: quantile(sorted, 0.5),
         p75: quantile(sorted, 0.75),
-        max: sorted[sorted.length - 1] ?? wait,
-        samples: values.slice(0, 100)
+        max: sorted.length === 0 ? wait : sorted[sorted.length - 1]!,
+        samples: Array.from(kept.subarray(0, 100))
       }
     })
-    const totals = runs.map((r) => r.reduce((a, b) => a + b, 0))
+    let min = Infinity
+    let max = -Infinity
+    for (const t of totals) {
+      if (t < min) min = t
+      if (t > max) max = t
+    }
     return {
       summary: policy.summary,
       seed,
       sampleCount: samples,
-      rows,
+      rows: chartRows,
       total: {
         wait: line.reduce((a, b) => a + b, 0),
-        min: totals.length === 0 ? 0 : Math.min(...totals),
-        max: totals.length === 0 ? 0 : Math.max(...totals)
+        min: samples === 0 ? 0 : min,
+        max: samples === 0 ? 0 : max
       }
     }
   })
