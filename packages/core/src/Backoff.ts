@@ -3,6 +3,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
 import type { NoExcessProperties } from "effect/Types"
 import * as internal from "./internal/backoff.js"

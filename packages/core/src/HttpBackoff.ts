@@ -9,6 +9,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"

@@ -4,6 +4,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Duration, Effect, Exit, Schedule } from "effect"
 import type { ExceptionOptions, GiveupReason, OptionsContext, OptionsError, PredicateOptions } from "./Backoff.js"
 import * as internal from "./internal/timeline.js"

@@ -1,4 +1,8 @@
-import { Duration, Effect, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
+import { Duration, Effect, Schedule } from "effect"
+// modules Effect 4 removed go through the namespace: a named import would fail at link time,
+// before effectVersion.ts could name the versions needed
+import * as effect from "effect"
+import type { ScheduleDecision } from "effect"
 import * as callbacks from "./callbacks.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -153,7 +157,7 @@ export const isClamped = (maxTime: number, elapsed: number, sleep: number): bool
 
 /** @internal The delay a schedule's decision asks for, from `now` (never negative). */
 export const delayOf = (decision: ScheduleDecision.Continue, now: number): number =>
-  Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+  Math.max(0, effect.ScheduleIntervals.start(decision.intervals) - now)
 
 /** @internal The next wait of the plan's strategy (before jitter), or undefined when it has ended. */
 export const nextWait = (
@@ -170,10 +174,13 @@ export const nextWait = (
     const step: Step | undefined = plan.strategy.next(state, input)
     return step === undefined ? undefined : [step, step.wait] as const
   }
-  return Effect.map(plan.base!.step(now, input, state), ([next, _out, decision]) =>
-    ScheduleDecision.isDone(decision)
-      ? undefined
-      : [next, delayOf(decision, now)] as const)
+  return Effect.map(
+    plan.base!.step(now, input, state),
+    ([next, _out, decision]) =>
+      effect.ScheduleDecision.isDone(decision)
+        ? undefined
+        : [next, delayOf(decision, now)] as const
+  )
 }
 
 /** @internal The state a run of the plan starts from. */
@@ -224,7 +231,7 @@ const runTaps = (
       { discard: true }
     )
 
-const done = (state: StepState, wait: number) => [state, Duration.millis(wait), ScheduleDecision.done] as const
+const done = (state: StepState, wait: number) => [state, Duration.millis(wait), effect.ScheduleDecision.done] as const
 
 /** @internal The Schedule that follows a plan's rules when Effect drives it. */
 export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
@@ -256,7 +263,7 @@ export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
             const decision = [
               nextState,
               duration,
-              ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
+              effect.ScheduleDecision.continueWith(effect.ScheduleInterval.after(now + sleep))
             ] as const
             return plan.onBackoff === undefined
               ? Effect.succeed(decision)

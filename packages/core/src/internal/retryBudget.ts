@@ -1,4 +1,7 @@
-import { Context, Duration, Effect, Layer, Schedule, ScheduleDecision } from "effect"
+import { Context, Duration, Effect, Layer, Schedule } from "effect"
+// modules Effect 4 removed go through the namespace: a named import would fail at link time,
+// before effectVersion.ts could name the versions needed
+import * as effect from "effect"
 import type { Clock } from "effect"
 import { dual } from "effect/Function"
 import { durationMillis, invalid, record } from "./validate.js"
@@ -220,8 +223,11 @@ export const limit = dual(
       self.initial,
       (now, input: In, state) =>
         Effect.flatMap(self.step(now, input, state), (result) => {
-          if (ScheduleDecision.isDone(result[2])) return Effect.succeed(result)
-          return Effect.map(withdraw, (ok) => ok ? result : [result[0], result[1], ScheduleDecision.done] as const)
+          if (effect.ScheduleDecision.isDone(result[2])) return Effect.succeed(result)
+          return Effect.map(
+            withdraw,
+            (ok) => ok ? result : [result[0], result[1], effect.ScheduleDecision.done] as const
+          )
         })
     )
   }
