@@ -223,10 +223,10 @@ export interface Middleware<O> extends Backoff.Applier {
  */
 export const retryTransient: {
   (): Middleware<{}>
-  <const O extends Options>(options: O): Middleware<O>
+  <const O extends Options>(options: Backoff.KnownOptions<O, Options>): Middleware<O>
   <E, R, const O extends Options>(
     self: HttpClient.HttpClient.With<E, R>,
-    options: O
+    options: Backoff.KnownOptions<O, Options>
   ): HttpClient.HttpClient.With<E | Backoff.OptionsError<O>, R | OptionsContext<O>>
 } = internal.retryTransientDual
 
