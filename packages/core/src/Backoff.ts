@@ -3,8 +3,9 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
-import type { NoExcessProperties } from "effect/Types"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
@@ -82,6 +83,102 @@ export interface GiveupDetails<A = unknown, E = unknown> extends BaseDetails {
 }
 
 /**
+ * The details `onException` (and `Backoff.retry`) handlers get on a backoff: `exception`,
+ * the failure being retried, is always there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ExceptionBackoffDetails<E = unknown> extends BackoffDetails<never, E> {
+  readonly exception: E
+}
+
+/**
+ * The details `onException` (and `Backoff.retry`) handlers get on giving up: `exception`,
+ * the last failure, is always there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ExceptionGiveupDetails<E = unknown> extends GiveupDetails<never, E> {
+  readonly exception: E
+}
+
+/**
+ * The details `onPredicate` (and `Backoff.repeat`) handlers get on a success: `value` is
+ * always there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredicateSuccessDetails<A = unknown> extends SuccessDetails<A> {
+  readonly value: A
+}
+
+/**
+ * The details `onPredicate` (and `Backoff.repeat`) handlers get on a backoff: `value`,
+ * the value polled again, is always there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredicateBackoffDetails<A = unknown> extends BackoffDetails<A, never> {
+  readonly value: A
+}
+
+/**
+ * The details `onPredicate` (and `Backoff.repeat`) handlers get on giving up: `value`, the
+ * last value, is always there.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PredicateGiveupDetails<A = unknown> extends GiveupDetails<A, never> {
+  readonly value: A
+}
+
+/**
+ * The details type of each event, `success`, `backoff` and `giveup`, that an entry point's
+ * handlers get (`LoopOptions`' third parameter).
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export interface Events<S = unknown, B = unknown, G = unknown> {
+  readonly success: S
+  readonly backoff: B
+  readonly giveup: G
+}
+
+/**
+ * The events of a run that may see a value or a failure (the default): the wide details.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type AnyEvents<A, E> = Events<SuccessDetails<A>, BackoffDetails<A, E>, GiveupDetails<A, E>>
+
+/**
+ * The events of a retrying run (`onException`, `Backoff.retry`): `exception` always there.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type ExceptionEvents<E> = Events<SuccessDetails<never>, ExceptionBackoffDetails<E>, ExceptionGiveupDetails<E>>
+
+/**
+ * The events of a repeating run (`onPredicate`, `Backoff.repeat`): `value` always there.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type PredicateEvents<A> = Events<
+  PredicateSuccessDetails<A>,
+  PredicateBackoffDetails<A>,
+  PredicateGiveupDetails<A>
+>
+
+/**
  * Any of the three details objects. A key that does not apply is absent, not `undefined`.
  *
  * @since 0.1.0
@@ -90,14 +187,44 @@ export interface GiveupDetails<A = unknown, E = unknown> extends BaseDetails {
 export type Details<A = unknown, E = unknown> = SuccessDetails<A> | BackoffDetails<A, E> | GiveupDetails<A, E>
 
 /**
- * An event handler. It may return nothing, a Promise or an Effect; it is awaited before
- * the loop goes on. A handler that throws, rejects or dies makes the run die with that
- * defect.
+ * What a handler may return: anything, as with `Effect.tap`. A returned Effect is run
+ * (its value ignored; it may not fail: its error type must be `never`) and a returned
+ * Promise awaited before the loop goes on; any other value is ignored. (An Effect whose
+ * error type is not `never` matches none of these, so it is a compile error.)
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HandlerResult<R = never> =
+  | Effect.Effect<unknown, never, R>
+  | PromiseLike<unknown>
+  | NotAnEffect
+  | string
+  | number
+  | boolean
+  | bigint
+  | symbol
+  | null
+  | undefined
+  | void
+
+/**
+ * Any object that is not an Effect (it has no `Effect.EffectTypeId`).
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type NotAnEffect = object & { readonly [Effect.EffectTypeId]?: never }
+
+/**
+ * An event handler. It may return anything (`waits.push(d.wait)` is fine); a returned
+ * Promise or Effect is awaited before the loop goes on. A handler that throws, rejects or
+ * dies makes the run die with that defect.
  *
  * @since 0.1.0
  * @category models
  */
-export type Handler<D, R = never> = (details: D) => void | PromiseLike<void> | Effect.Effect<void, never, R>
+export type Handler<D, R = never> = (details: D) => HandlerResult<R>
 
 /**
  * A predicate option's answer: a boolean, an Effect of one, or a Promise of one (Effects
@@ -210,16 +337,45 @@ export type CheckFilter<E, F> = [F] extends [NoFilter] ? unknown
   : unknown
 
 /**
+ * An options parameter that accepts `O` (inferred from the call, literal types kept) when
+ * it has only keys of `T`. With an unknown key the parameter becomes `T`, so the compiler
+ * names the key, as it does for a plain options type (`Object literal may only specify
+ * known properties, and 'maxTrys' does not exist in type ...`, with a "Did you mean" when
+ * the spelling is close); an options value built beforehand is refused with the key named
+ * under `"unknown option"`.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type KnownOptions<O, T> = [Exclude<keyof O, keyof T>] extends [never] ? O
+  // (NoInfer: the effect's types come from where the applier is used, never from here)
+  : NoInfer<T> & { readonly "unknown option": Exclude<keyof O, keyof T> }
+
+/**
+ * What `Backoff.retry` / `repeat` options must have: `schedule` or `times`, so options with
+ * neither are a compile error (`Property 'schedule' is missing`), not a throw at
+ * construction.
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type Recurrence<In> =
+  | { readonly times: number }
+  | { readonly schedule: Schedule.Schedule<any, In, any> }
+
+/**
  * The options of the loop itself, which every entry point takes: event handlers, the
- * default log lines, the target's name and tracing.
+ * default log lines, the target's name and tracing. `D` gives the details type of each
+ * event (since 0.2.0; `onException` passes `ExceptionEvents`, where `exception` is
+ * always there).
  *
  * @since 0.2.0
  * @category models
  */
-export interface LoopOptions<A, E> {
-  readonly onSuccess?: Handlers<SuccessDetails<A>, any> | undefined
-  readonly onBackoff?: Handlers<BackoffDetails<A, E>, any> | undefined
-  readonly onGiveup?: Handlers<GiveupDetails<A, E>, any> | undefined
+export interface LoopOptions<A, E, D extends Events = AnyEvents<A, E>> {
+  readonly onSuccess?: Handlers<D["success"], any> | undefined
+  readonly onBackoff?: Handlers<D["backoff"], any> | undefined
+  readonly onGiveup?: Handlers<D["giveup"], any> | undefined
   /** `false` turns the default log lines off. */
   readonly logger?: boolean | undefined
   /** Level of `Backing off …` lines (default Info). */
@@ -265,7 +421,9 @@ export interface PolicyOptions<In> {
  * @since 0.1.0
  * @category models
  */
-export interface CommonOptions<In, A, E> extends PolicyOptions<In>, LoopOptions<A, E> {}
+export interface CommonOptions<In, A, E, D extends Events = AnyEvents<A, E>>
+  extends PolicyOptions<In>, LoopOptions<A, E, D>
+{}
 
 /**
  * Options of `onException`. `E` is the effect's error type; `EX` the part of it the
@@ -274,7 +432,7 @@ export interface CommonOptions<In, A, E> extends PolicyOptions<In>, LoopOptions<
  * @since 0.1.0
  * @category models
  */
-export interface ExceptionOptions<E = any, EX = E> extends CommonOptions<EX, never, EX> {
+export interface ExceptionOptions<E = any, EX = E> extends CommonOptions<EX, never, EX, ExceptionEvents<EX>> {
   /** Which failures are retried (default: every failure). */
   readonly exception?: ExceptionFilter<E> | undefined
   /** `true` gives up at once on this error. */
@@ -289,7 +447,7 @@ export interface ExceptionOptions<E = any, EX = E> extends CommonOptions<EX, nev
  * @since 0.1.0
  * @category models
  */
-export interface PredicateOptions<A = any> extends CommonOptions<A, A, never> {
+export interface PredicateOptions<A = any> extends CommonOptions<A, A, never, PredicateEvents<A>> {
   /** `true` means run again (default: the value is falsy). */
   readonly predicate?: ((value: A) => Verdict) | undefined
 }
@@ -302,7 +460,7 @@ export interface PredicateOptions<A = any> extends CommonOptions<A, A, never> {
  * @since 0.2.0
  * @category models
  */
-export interface RetryOptions<E> extends LoopOptions<never, E> {
+export interface RetryOptions<E> extends LoopOptions<never, E, ExceptionEvents<E>> {
   /** The policy. `schedule` or `times` is required. */
   readonly schedule?: Schedule.Schedule<any, E, any> | undefined
   /** Retry while this holds; when it does not, give up on that error. */
@@ -320,7 +478,7 @@ export interface RetryOptions<E> extends LoopOptions<never, E> {
  * @since 0.2.0
  * @category models
  */
-export interface RepeatOptions<A> extends LoopOptions<A, never> {
+export interface RepeatOptions<A> extends LoopOptions<A, never, PredicateEvents<A>> {
   /** The policy. `schedule` or `times` is required. */
   readonly schedule?: Schedule.Schedule<any, A, any> | undefined
   /** Run again while this holds of the value. */
@@ -428,9 +586,31 @@ export interface ExceptionRetryTyped<E, O> extends Applier {
  */
 export interface ExceptionRetryAny<O> extends Applier {
   <A, E, R>(
-    self: Effect.Effect<A, E, R>
+    self: Effect.Effect<A, E, R> & AppliedFilter<E, FilterOf<O>>
   ): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
 }
+
+/**
+ * The `exception` filter of inferred options `O` (`NoFilter` when absent).
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type FilterOf<O> = O extends { readonly exception: infer F } ? ([F] extends [undefined] ? NoFilter : F)
+  : NoFilter
+
+/**
+ * The check an applier created apart from an effect makes where it is applied: its
+ * `exception` filter (a tag, a class) must match a member of that effect's error type, or
+ * applying it is a compile error. (A policy that can never match would never retry.)
+ *
+ * @since 0.2.0
+ * @category type-level
+ */
+export type AppliedFilter<E, F> = CheckFilter<E, F> extends { readonly exception: string } ? {
+    readonly "exception filter": "matches no member of this effect's error type (a misspelt tag or an unrelated class?)"
+  }
+  : unknown
 
 /**
  * What `onPredicate(options)` returns: applies the policy to an Effect, typed from it
@@ -562,30 +742,40 @@ export const onException: {
   <
     E,
     const F extends ExceptionFilter<E> | NoFilter = NoFilter,
-    const O extends NoExcessProperties<ExceptionOptions<E, Narrow<E, F>>, O> = ExceptionOptions<E, Narrow<E, F>>
-  >(options: O & FilterSlot<E, F> & CheckFilter<NoInfer<E>, F>): ExceptionRetry<E, O>
+    const O extends ExceptionOptions<E, Narrow<E, F>> = ExceptionOptions<E, Narrow<E, F>>
+  >(
+    options: KnownOptions<O, ExceptionOptions<E, Narrow<E, F>>> & FilterSlot<E, F> & CheckFilter<NoInfer<E>, F>
+  ): ExceptionRetry<E, O>
   <
     A,
     E,
     R,
     const F extends ExceptionFilter<NoInfer<E>> | NoFilter = NoFilter,
-    const O extends NoExcessProperties<ExceptionOptions<NoInfer<E>, Narrow<NoInfer<E>, F>>, O> = ExceptionOptions<
+    const O extends ExceptionOptions<NoInfer<E>, Narrow<NoInfer<E>, F>> = ExceptionOptions<
       NoInfer<E>,
       Narrow<NoInfer<E>, F>
     >
   >(
     self: Effect.Effect<A, E, R>,
-    options: O & FilterSlot<NoInfer<E>, F> & CheckFilter<NoInfer<E>, F>
+    options:
+      & KnownOptions<O, ExceptionOptions<NoInfer<E>, Narrow<NoInfer<E>, F>>>
+      & FilterSlot<NoInfer<E>, F>
+      & CheckFilter<NoInfer<E>, F>
   ): Effect.Effect<ExceptionValue<A, O>, E | OptionsError<O>, R | OptionsContext<O>>
   <
     Args extends ReadonlyArray<any>,
     Ret,
     const F extends ExceptionFilter<ErrorOf<NoInfer<Ret>>> | NoFilter = NoFilter,
-    const O extends NoExcessProperties<ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>>, O> =
-      ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>>
+    const O extends ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>> = ExceptionOptions<
+      ErrorOf<NoInfer<Ret>>,
+      Narrow<ErrorOf<NoInfer<Ret>>, F>
+    >
   >(
     self: (...args: Args) => Ret,
-    options: O & FilterSlot<ErrorOf<NoInfer<Ret>>, F> & CheckFilter<ErrorOf<NoInfer<Ret>>, F>
+    options:
+      & KnownOptions<O, ExceptionOptions<ErrorOf<NoInfer<Ret>>, Narrow<ErrorOf<NoInfer<Ret>>, F>>>
+      & FilterSlot<ErrorOf<NoInfer<Ret>>, F>
+      & CheckFilter<ErrorOf<NoInfer<Ret>>, F>
   ): (
     ...args: Args
   ) => Effect.Effect<
@@ -626,14 +816,14 @@ export const onException: {
  */
 export const onPredicate: {
   <A>(): PredicateRepeat<A, {}>
-  <A, const O extends NoExcessProperties<PredicateOptions<A>, O>>(options: O): PredicateRepeat<A, O>
-  <A, E, R, const O extends NoExcessProperties<PredicateOptions<NoInfer<A>>, O>>(
+  <A, const O extends PredicateOptions<A>>(options: KnownOptions<O, PredicateOptions<A>>): PredicateRepeat<A, O>
+  <A, E, R, const O extends PredicateOptions<NoInfer<A>>>(
     self: Effect.Effect<A, E, R>,
-    options: O
+    options: KnownOptions<O, PredicateOptions<NoInfer<A>>>
   ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
-  <Args extends ReadonlyArray<any>, Ret, const O extends NoExcessProperties<PredicateOptions<Unwrap<NoInfer<Ret>>>, O>>(
+  <Args extends ReadonlyArray<any>, Ret, const O extends PredicateOptions<Unwrap<NoInfer<Ret>>>>(
     self: (...args: Args) => Ret,
-    options: O
+    options: KnownOptions<O, PredicateOptions<Unwrap<NoInfer<Ret>>>>
   ): (
     ...args: Args
   ) => Effect.Effect<Unwrap<Ret>, ErrorOf<Ret> | OptionsError<O>, ContextOfResult<Ret> | OptionsContext<O>>
@@ -836,10 +1026,10 @@ export const tapGiveup: {
  * @category retry
  */
 export const retry: {
-  <E, const O extends NoExcessProperties<RetryOptions<E>, O>>(options: O): Retried<E, O>
-  <A, E, R, const O extends NoExcessProperties<RetryOptions<NoInfer<E>>, O>>(
+  <E, const O extends RetryOptions<E> & Recurrence<E>>(options: KnownOptions<O, RetryOptions<E>>): Retried<E, O>
+  <A, E, R, const O extends RetryOptions<NoInfer<E>> & Recurrence<NoInfer<E>>>(
     self: Effect.Effect<A, E, R>,
-    options: O
+    options: KnownOptions<O, RetryOptions<NoInfer<E>>>
   ): Effect.Effect<A, E, R | OptionsContext<O>>
 } = internal.retryDual
 
@@ -863,10 +1053,10 @@ export const retry: {
  * @category repeat
  */
 export const repeat: {
-  <A, const O extends NoExcessProperties<RepeatOptions<A>, O>>(options: O): Repeated<A, O>
-  <A, E, R, const O extends NoExcessProperties<RepeatOptions<NoInfer<A>>, O>>(
+  <A, const O extends RepeatOptions<A> & Recurrence<A>>(options: KnownOptions<O, RepeatOptions<A>>): Repeated<A, O>
+  <A, E, R, const O extends RepeatOptions<NoInfer<A>> & Recurrence<NoInfer<A>>>(
     self: Effect.Effect<A, E, R>,
-    options: O
+    options: KnownOptions<O, RepeatOptions<NoInfer<A>>>
   ): Effect.Effect<A, E, R | OptionsContext<O>>
 } = internal.repeatDual
 

@@ -9,6 +9,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
 import type * as HttpClientRequest from "@effect/platform/HttpClientRequest"
@@ -221,10 +223,10 @@ export interface Middleware<O> extends Backoff.Applier {
  */
 export const retryTransient: {
   (): Middleware<{}>
-  <const O extends Options>(options: O): Middleware<O>
+  <const O extends Options>(options: Backoff.KnownOptions<O, Options>): Middleware<O>
   <E, R, const O extends Options>(
     self: HttpClient.HttpClient.With<E, R>,
-    options: O
+    options: Backoff.KnownOptions<O, Options>
   ): HttpClient.HttpClient.With<E | Backoff.OptionsError<O>, R | OptionsContext<O>>
 } = internal.retryTransientDual
 

@@ -3,6 +3,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 
 /**
  * An option had a value that cannot mean anything sensible (a negative duration,

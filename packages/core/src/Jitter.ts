@@ -6,6 +6,8 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Duration, Effect, Schedule } from "effect"
 import * as internal from "./internal/jitter.js"
 import type { JitterFunction } from "./internal/plan.js"

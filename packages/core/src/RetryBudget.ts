@@ -4,6 +4,8 @@
  *
  * @since 0.2.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import * as internal from "./internal/retryBudget.js"
 

@@ -4,8 +4,17 @@
  *
  * @since 0.1.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Duration, Effect, Exit, Schedule } from "effect"
-import type { ExceptionOptions, GiveupReason, OptionsContext, OptionsError, PredicateOptions } from "./Backoff.js"
+import type {
+  ExceptionOptions,
+  GiveupReason,
+  KnownOptions,
+  OptionsContext,
+  OptionsError,
+  PredicateOptions
+} from "./Backoff.js"
 import * as internal from "./internal/timeline.js"
 
 /**
@@ -125,7 +134,7 @@ export const run: {
     settings?: Settings
   ): Effect.Effect<Result<A, E>, never, R>
   <A, E, const O extends ExceptionOptions<NoInfer<E>>>(
-    options: O,
+    options: KnownOptions<O, ExceptionOptions<NoInfer<E>>>,
     outcomes: ReadonlyArray<Outcome<A, E>>,
     settings?: Settings
   ): Effect.Effect<Result<A, E | OptionsError<O>>, never, OptionsContext<O>>
@@ -155,7 +164,7 @@ export const runPredicate: {
     settings?: Settings
   ): Effect.Effect<Result<A, never>, never, R>
   <A, const O extends PredicateOptions<NoInfer<A>>>(
-    options: O,
+    options: KnownOptions<O, PredicateOptions<NoInfer<A>>>,
     values: ReadonlyArray<A | Outcome<A, never>>,
     settings?: Settings
   ): Effect.Effect<Result<A, OptionsError<O>>, never, OptionsContext<O>>

@@ -1,3 +1,6 @@
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
+
 /**
  * @since 0.1.0
  */

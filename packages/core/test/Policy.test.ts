@@ -237,6 +237,7 @@ describe("Backoff.retry / Backoff.repeat", () => {
     }))
 
   it("retry: schedule or times is required, since neither would retry at once forever", () => {
+    // @ts-expect-error neither schedule nor times: a compile error as well (issue 22)
     expect(() => Backoff.retry({ while: () => true })).toThrow(InvalidOptionError)
     expect(() => Backoff.retry({ schedule: "expo" as never })).toThrow(/schedule/)
     expect(() => Backoff.retry({ times: -1 })).toThrow(/times/)

@@ -14,6 +14,11 @@
  * the versions of the workspace lockfile, through pnpm's store (`--prefer-offline`).
  * Slow (a build, an install, a tsc run that checks the libraries' declarations too),
  * hence the long timeout.
+ *
+ * Two more projects install with npm from the registry, as a new user does: one runs
+ * exactly the README's `npm install` lines (read from README.md, so the test follows the
+ * README), the other installs core with `effect@latest` (Effect 4) and checks that the
+ * import fails with the one sentence naming the versions needed.
  */
 import { execFile } from "node:child_process"
 import * as fs from "node:fs"
@@ -63,6 +68,44 @@ const run = (file: string, args: ReadonlyArray<string>, cwd: string): Promise<Ou
   })
 
 const pnpm = (args: ReadonlyArray<string>, cwd: string) => run(process.execPath, [pnpmBin, ...args], cwd)
+
+/** npm as a user runs it (its cache reused; no audit or funding round trips). */
+const npm = (args: ReadonlyArray<string>, cwd: string) =>
+  run("npm", [...args, "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=warn"], cwd)
+
+/**
+ * The README's install commands for a project: the `npm install` lines of the shell block
+ * after "Then, in your project", each split into its arguments.
+ */
+const readmeInstalls = (): Array<Array<string>> => {
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8")
+  const at = readme.indexOf("Then, in your project")
+  expect(at, "README.md has the install section").toBeGreaterThan(0)
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at))
+  expect(block, "a sh block follows it").not.toBeNull()
+  return block![1]!.split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith("npm install "))
+    .map((line) => line.split(/\s+/).slice(1))
+}
+
+/** A project as `npm init` makes it (ESM), with the tarballs beside its package.json. */
+const npmProject = (name: string): string => {
+  const app = path.join(tmp!, name)
+  fs.mkdirSync(app, { recursive: true })
+  fs.writeFileSync(
+    path.join(app, "package.json"),
+    JSON.stringify({ name: `effect-backoff-${name}`, version: "1.0.0", private: true, type: "module" }, null, 2)
+  )
+  for (const pkg of [core, node]) {
+    const file = pkg.tarball.slice("file:".length)
+    fs.copyFileSync(file, path.join(app, path.basename(file)))
+  }
+  return app
+}
+
+const installedVersion = (app: string, name: string): string =>
+  readJson(path.join(app, "node_modules", name, "package.json")).version
 
 /** name → version for every package that has exactly one version in the workspace lockfile. */
 const lockedVersions = (): Map<string, string> => {
@@ -389,5 +432,59 @@ describe("consumer project: the Testing entry point", () => {
     },
     // two installs and four tsc runs
     600_000
+  )
+})
+
+describe("a new user's npm project", () => {
+  it(
+    "the README's install commands, run as written, give a project that imports and runs",
+    async () => {
+      const commands = readmeInstalls()
+      expect(commands.length).toBeGreaterThanOrEqual(3)
+      const all = commands.flat()
+      // the Effect 3 line is pinned, and the tarballs are named as pnpm packs them
+      for (const pin of ["effect@^3.22", "@effect/platform@^0.97", "@effect/platform-node@^0.108", "ioredis@^5"]) {
+        expect(all).toContain(pin)
+      }
+      for (const pkg of [core, node]) expect(all).toContain(`./${path.basename(pkg.tarball)}`)
+      const app = npmProject("readme")
+      for (const args of commands) {
+        const { stderr } = await npm(["install", ...args], app)
+        expect(stderr, `npm install ${args.join(" ")}`).not.toMatch(/ERESOLVE|warn peer|conflicting peer/i)
+      }
+      expect(installedVersion(app, "effect")).toMatch(/^3\./)
+      expect(installedVersion(app, "@effect/platform")).toMatch(/^0\.97\./)
+      expect(installedVersion(app, "@effect/platform-node")).toMatch(/^0\.108\./)
+      expect(installedVersion(app, "ioredis")).toMatch(/^5\./)
+      expect(installedVersion(app, core.name)).toBe(core.version)
+      fs.copyFileSync(path.join(root, "packages", "core", "test", "consumer", "readme.mjs"), path.join(app, "main.mjs"))
+      const { stdout } = await run(process.execPath, [path.join(app, "main.mjs")], app)
+      expect(stdout.trim().split("\n")).toEqual([
+        "onException: done after 3 calls",
+        "HttpBackoff: function",
+        "platform-node: function function"
+      ])
+    },
+    300_000
+  )
+
+  it(
+    "with Effect 4 (the registry's latest effect), the import fails with one sentence naming the versions needed",
+    async () => {
+      const app = npmProject("effect4")
+      // Effect 4 forced in (npm refuses the peer conflict without --legacy-peer-deps): the
+      // import must then fail with our sentence, not with a missing-export SyntaxError
+      await npm(["install", `./${path.basename(core.tarball)}`, "effect@latest", "--legacy-peer-deps"], app)
+      expect(installedVersion(app, "effect")).not.toMatch(/^3\./)
+      const failure = await run(process.execPath, ["--input-type=module", "-e", "import \"@effect-backoff/core\""], app)
+        .then(() => "", (error: Error) => error.message)
+      expect(failure).toContain(
+        "@effect-backoff/core needs effect ^3.22 (the Effect 3 line, with @effect/platform ^0.97 and " +
+          "@effect/platform-node ^0.108), but found an effect without ModuleVersion (Effect 4 or later): " +
+          "install effect@^3.22 @effect/platform@^0.97 @effect/platform-node@^0.108"
+      )
+      expect(failure).not.toContain("does not provide an export named")
+    },
+    300_000
   )
 })

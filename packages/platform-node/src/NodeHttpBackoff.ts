@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+import type { Backoff } from "@effect-backoff/core"
 import type * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import type { Layer } from "effect"
@@ -52,5 +53,5 @@ export interface LayerOptions extends internal.LayerOptions {}
  * @category layers
  */
 export const layer: <const O extends LayerOptions>(
-  options: O
+  options: Backoff.KnownOptions<O, LayerOptions>
 ) => Layer.Layer<HttpClient.HttpClient, never, HttpBackoff.OptionsContext<O>> = internal.layer

@@ -1,4 +1,7 @@
-import { Clock, Duration, Effect, Metric, MetricBoundaries, Option } from "effect"
+import { Clock, Duration, Effect, Metric, Option } from "effect"
+// modules Effect 4 removed go through the namespace: a named import would fail at link time,
+// before effectVersion.ts could name the versions needed
+import * as effect from "effect"
 import { addHandler } from "./callbacks.js"
 import { describeOutcome } from "./describe.js"
 import { invalid } from "./validate.js"
@@ -30,14 +33,14 @@ export const budgetExhausted = Metric.counter("backoff_budget_exhausted_total", 
 /** @internal The sleeps, in seconds. */
 export const waits = Metric.histogram(
   "backoff_wait_seconds",
-  MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 22 }),
+  effect.MetricBoundaries.exponential({ start: 0.001, factor: 2, count: 22 }),
   "Sleeps before a retry, in seconds, tagged by target"
 )
 
 /** @internal Calls per finished run. */
 export const attempts = Metric.histogram(
   "backoff_attempts",
-  MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),
+  effect.MetricBoundaries.exponential({ start: 1, factor: 2, count: 12 }),
   "Calls per finished run (success or give-up), tagged by target"
 )
 

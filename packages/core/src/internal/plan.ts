@@ -1,5 +1,8 @@
-import { Duration, Effect, FiberRef, Schedule, ScheduleDecision, ScheduleInterval, ScheduleIntervals } from "effect"
-import type { Clock } from "effect"
+import { Duration, Effect, FiberRef, Schedule } from "effect"
+// modules Effect 4 removed go through the namespace: a named import would fail at link time,
+// before effectVersion.ts could name the versions needed
+import * as effect from "effect"
+import type { Clock, ScheduleDecision } from "effect"
 import { globalValue } from "effect/GlobalValue"
 import * as callbacks from "./callbacks.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
@@ -166,7 +169,7 @@ export const isClamped = (maxTime: number, elapsed: number, sleep: number): bool
 
 /** @internal The delay a schedule's decision asks for, from `now` (never negative). */
 export const delayOf = (decision: ScheduleDecision.Continue, now: number): number =>
-  Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+  Math.max(0, effect.ScheduleIntervals.start(decision.intervals) - now)
 
 /** @internal The next wait of the plan's strategy (before jitter), or undefined when it has ended. */
 export const nextWait = (
@@ -183,10 +186,13 @@ export const nextWait = (
     const step: Step | undefined = plan.strategy.next(state, input)
     return step === undefined ? undefined : [step, step.wait] as const
   }
-  return Effect.map(plan.base!.step(now, input, state), ([next, _out, decision]) =>
-    ScheduleDecision.isDone(decision)
-      ? undefined
-      : [next, delayOf(decision, now)] as const)
+  return Effect.map(
+    plan.base!.step(now, input, state),
+    ([next, _out, decision]) =>
+      effect.ScheduleDecision.isDone(decision)
+        ? undefined
+        : [next, delayOf(decision, now)] as const
+  )
 }
 
 /** @internal The state a run of the plan starts from. */
@@ -317,7 +323,7 @@ const tapDetails = (
 const heldDetails = (h: Held, tap: Tap, reason: GiveupReason | undefined) =>
   tapDetails(tap, h.tries, h.elapsed, h.input, reason === undefined ? h.wait : undefined, reason)
 
-const done = (state: StepState, wait: number) => [state, Duration.millis(wait), ScheduleDecision.done] as const
+const done = (state: StepState, wait: number) => [state, Duration.millis(wait), effect.ScheduleDecision.done] as const
 
 /**
  * @internal The Schedule that follows a plan's rules when Effect drives it. Inside a
@@ -385,7 +391,7 @@ export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
               const result = [
                 nextState,
                 duration,
-                ScheduleDecision.continueWith(ScheduleInterval.after(now + sleep))
+                effect.ScheduleDecision.continueWith(effect.ScheduleInterval.after(now + sleep))
               ] as const
               return settle(own(duration, undefined), undefined, result)
             })

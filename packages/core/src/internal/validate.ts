@@ -1,3 +1,4 @@
+import "./effectVersion.js"
 import { Duration } from "effect"
 import { InvalidOptionError } from "./invalidOptionError.js"
 

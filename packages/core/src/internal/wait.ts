@@ -1,4 +1,7 @@
-import { Duration, Effect, Random, Schedule, ScheduleDecision, ScheduleInterval } from "effect"
+import { Duration, Effect, Random, Schedule } from "effect"
+// modules Effect 4 removed go through the namespace: a named import would fail at link time,
+// before effectVersion.ts could name the versions needed
+import * as effect from "effect"
 import * as plans from "./plan.js"
 import type { Step, Strategy } from "./plan.js"
 import { delayOf, planOf } from "./plan.js"
@@ -186,7 +189,11 @@ export const decorrelated = (options: {
   const cap = Math.min(maxValue, MAX_WAIT_MILLIS)
   return Schedule.makeWithState<number | undefined, unknown, Duration.Duration>(undefined, (now, _input, previous) => {
     const continueAfter = (wait: number) =>
-      [wait, Duration.millis(wait), ScheduleDecision.continueWith(ScheduleInterval.after(now + wait))] as const
+      [
+        wait,
+        Duration.millis(wait),
+        effect.ScheduleDecision.continueWith(effect.ScheduleInterval.after(now + wait))
+      ] as const
     if (previous === undefined) return Effect.succeed(continueAfter(Math.min(base, cap)))
     return Effect.map(Random.next, (u) => {
       const high = previous * 3
@@ -232,7 +239,7 @@ export const delays = <In, R>(
       i >= n
         ? Effect.succeed(out)
         : Effect.flatMap(schedule.step(now, inputs[i] as In, state), ([next, _out, decision]) => {
-          if (ScheduleDecision.isDone(decision)) return Effect.succeed(out)
+          if (effect.ScheduleDecision.isDone(decision)) return Effect.succeed(out)
           const delay = delayOf(decision, now)
           out.push(Duration.millis(delay))
           return loop(i + 1, now + delay, next)

@@ -81,8 +81,8 @@ describe("onException types", () => {
       onBackoff: (d) => {
         // (the details type carries NoInfer<E>, which toEqualTypeOf cannot see through)
         expectTypeOf(d.exception).not.toBeAny()
-        expectTypeOf(d.exception).toMatchTypeOf<HttpError | OtherError | undefined>()
-        expectTypeOf<HttpError | OtherError | undefined>().toMatchTypeOf(d.exception)
+        expectTypeOf(d.exception).toMatchTypeOf<HttpError | OtherError>()
+        expectTypeOf<HttpError | OtherError>().toMatchTypeOf(d.exception)
         expectTypeOf(d.wait).toEqualTypeOf<Duration.Duration>()
         expectTypeOf(d.elapsed).toEqualTypeOf<Duration.Duration>()
         expectTypeOf(d.tries).toEqualTypeOf<number>()
@@ -91,8 +91,8 @@ describe("onException types", () => {
       },
       onGiveup: (d) => {
         expectTypeOf(d.exception).not.toBeAny()
-        expectTypeOf(d.exception).toMatchTypeOf<HttpError | OtherError | undefined>()
-        expectTypeOf<HttpError | OtherError | undefined>().toMatchTypeOf(d.exception)
+        expectTypeOf(d.exception).toMatchTypeOf<HttpError | OtherError>()
+        expectTypeOf<HttpError | OtherError>().toMatchTypeOf(d.exception)
       }
     })
   })
@@ -148,7 +148,7 @@ describe("onPredicate types", () => {
         return xs.length === 0
       },
       onSuccess: (d) => {
-        expectTypeOf(d.value).toEqualTypeOf<ReadonlyArray<string> | undefined>()
+        expectTypeOf(d.value).toEqualTypeOf<ReadonlyArray<string>>()
       }
     })
     expectTypeOf(polled).toEqualTypeOf<Effect.Effect<ReadonlyArray<string>, OtherError, Db>>()
@@ -220,7 +220,7 @@ describe("the pipe form is typed from the effect", () => {
       },
       onBackoff: (d) => {
         expectTypeOf(d.exception).not.toBeAny()
-        expectTypeOf(d.exception).toEqualTypeOf<HttpError | OtherError | undefined>()
+        expectTypeOf(d.exception).toEqualTypeOf<HttpError | OtherError>()
       },
       onGiveup: (d) => {
         expectTypeOf(d.reason).toEqualTypeOf<Backoff.GiveupReason>()
@@ -232,7 +232,7 @@ describe("the pipe form is typed from the effect", () => {
         return xs.length === 0
       },
       onSuccess: (d) => {
-        expectTypeOf(d.value).toEqualTypeOf<ReadonlyArray<string> | undefined>()
+        expectTypeOf(d.value).toEqualTypeOf<ReadonlyArray<string>>()
       }
     }))
     compileOnly(() => {
@@ -253,7 +253,7 @@ describe("the pipe form is typed from the effect", () => {
         return e.message === ""
       },
       onGiveup: (d) => {
-        expectTypeOf(d.exception).toEqualTypeOf<HttpError | undefined>()
+        expectTypeOf(d.exception).toEqualTypeOf<HttpError>()
       }
     }))
     effect.pipe(Backoff.onException({

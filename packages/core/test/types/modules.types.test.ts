@@ -169,7 +169,7 @@ describe("Timeline", () => {
         return e.status === 404
       },
       onGiveup: (d) => {
-        expectTypeOf(d.exception).toEqualTypeOf<HttpError | undefined>()
+        expectTypeOf(d.exception).toEqualTypeOf<HttpError>()
       }
     }, [Timeline.fail(new HttpError({ status: 404 }))])
   })

@@ -1,3 +1,4 @@
+import type { Backoff } from "@effect-backoff/core"
 import * as HttpBackoff from "@effect-backoff/core/HttpBackoff"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -13,7 +14,7 @@ export interface LayerOptions extends Omit<HttpBackoff.Options, "wait" | "maxTri
 
 /** @internal `NodeHttpBackoff.layer`. */
 export const layer = <const O extends LayerOptions>(
-  options: O
+  options: Backoff.KnownOptions<O, LayerOptions>
 ): Layer.Layer<HttpClient.HttpClient, never, HttpBackoff.OptionsContext<O>> => {
   // validated now, once: a bad option throws here, not when the layer is built
   const retry = HttpBackoff.retryTransient(options as HttpBackoff.Options)
