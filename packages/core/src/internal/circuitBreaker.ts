@@ -1,0 +1,615 @@
+/**
+ * @internal The circuit breaker (the public module `CircuitBreaker` documents it).
+ *
+ * ## The pure state machine (for reuse by other stores, e.g. the Redis breaker)
+ *
+ * Everything a breaker decides is one pure function, with no Effect, no clock and no
+ * mutation:
+ *
+ *     const step = machine(settings)                 // settings = resolve(options)
+ *     const { state, decision, transition } = step(state, event, nowMillis)
+ *
+ * - `resolve(options)` validates the user's options once (throws `InvalidOptionError`)
+ *   and gives `Settings`: the policy (a `Policy` value: consecutive, count or sampling),
+ *   the half-open delays, probes, probeTimeout, successThreshold.
+ * - `initialState(settings)` is the closed breaker. A `State` is plain JSON data (numbers,
+ *   strings, arrays of numbers; the policy's `window` too), so a store can read it,
+ *   `JSON.parse` it, step it and write it back with a compare-and-set on `generation`
+ *   (or on the whole text). Nothing in it refers to a process.
+ * - Events: `ADMIT` (may a call start?), `outcome(kind, generation, probe, millis)` for
+ *   a call that ended (`"success" | "failure" | "timeout" | "interrupt"`; `millis` is its
+ *   duration, for slow calls), `TICK` (the clock moved: open → half-open once due),
+ *   `ISOLATE`, `RESET`. `generation` and `probe` are what the admitting step's state and
+ *   decision said; an outcome from an older generation (the breaker moved since the call
+ *   started) counts as nothing.
+ * - Decisions: `Admitted` (`probe: true` in half-open: the caller must report its
+ *   outcome), `Rejected` (`retryAfter` in ms, Infinity when isolated), `Recorded`.
+ * - `transition` is set when the state's name changed (`from`, `to`, `reason`, `detail`).
+ * - `now` is monotonic milliseconds (the Clock's `currentTimeNanos` / 1e6); a store shared
+ *   by processes must pass a time they share (e.g. the server's `TIME`).
+ *
+ * The in-memory breaker below holds one `State` in one cell and applies `step`
+ * synchronously (JavaScript runs one step at a time, so read-step-write is atomic): an
+ * admission costs no Effect step, no timer and no fiber.
+ */
+import { Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import * as buckets from "./buckets.js"
+import { planOf } from "./plan.js"
+import { durationMillis, invalid, optionsObject } from "./validate.js"
+
+// ---------------------------------------------------------------------------
+// Policies: when a closed breaker opens
+// ---------------------------------------------------------------------------
+
+/** @internal A call's outcome as a policy records it: bit 1 failure, bit 2 slow. */
+export type Outcome = 0 | 1 | 2 | 3
+
+/** @internal */
+export const FAILURE = 1
+/** @internal */
+export const SLOW = 2
+
+/**
+ * @internal When to open: a value of this interface (cockatiel's breakers behind one
+ * interface). `window` states are plain JSON data and are never mutated: `record` returns
+ * a new one (or the same one when nothing changed).
+ */
+export interface Policy<W = unknown> {
+  readonly _tag: "Consecutive" | "Count" | "Sampling"
+  /** The empty window. */
+  readonly initial: W
+  /** The window with one more outcome, ended at `now`. */
+  readonly record: (window: W, outcome: Outcome, now: number) => W
+  /** Why the breaker opens now, or undefined. */
+  readonly trip: (window: W, now: number) => string | undefined
+  /** Calls slower than this are slow (Infinity: no slow-call rule). */
+  readonly slowMillis: number
+  /** The options as given, validated (for descriptions and other stores). */
+  readonly options: Readonly<Record<string, unknown>>
+}
+
+const ratio = (option: string, input: unknown): number => {
+  if (typeof input !== "number" || !(input > 0 && input <= 1)) {
+    throw invalid(option, input, "a ratio in (0, 1] (0.5: half of the calls)")
+  }
+  return input
+}
+
+const integer = (option: string, input: unknown, least = 1): number => {
+  if (typeof input !== "number" || !Number.isInteger(input) || input < least) {
+    throw invalid(option, input, `an integer >= ${least}`)
+  }
+  return input
+}
+
+const positiveMillis = (option: string, input: unknown): number => {
+  const millis = durationMillis(option, input)
+  if (millis <= 0) throw invalid(option, input, "a positive, finite duration (\"2 seconds\")")
+  return millis
+}
+
+interface SlowCall {
+  readonly millis: number
+  readonly threshold: number
+}
+
+const slowCallOption = (name: string, input: unknown): SlowCall | undefined => {
+  if (input === undefined) return undefined
+  const o = optionsObject(`${name}.slowCall`, input, ["duration", "threshold"])
+  if (o.duration === undefined) throw invalid(`${name}.slowCall.duration`, undefined, "a positive duration")
+  if (o.threshold === undefined) throw invalid(`${name}.slowCall.threshold`, undefined, "a ratio in (0, 1]")
+  return {
+    millis: positiveMillis(`${name}.slowCall.duration`, o.duration),
+    threshold: ratio(`${name}.slowCall.threshold`, o.threshold)
+  }
+}
+
+const pct = (x: number) => `${Number((x * 100).toPrecision(3))}%`
+
+/** @internal `consecutive(n)`: n failures in a row open it; the window is that count. */
+export const consecutive = (n: unknown): Policy<number> => {
+  const threshold = integer("consecutive", n)
+  return {
+    _tag: "Consecutive",
+    initial: 0,
+    record: (window, outcome) => (outcome & FAILURE) !== 0 ? window + 1 : 0,
+    trip: (window) => window >= threshold ? `${window} failures in a row` : undefined,
+    slowMillis: Infinity,
+    options: { threshold }
+  }
+}
+
+/** @internal The `count` window: the outcomes of the last `size` calls in a ring, and their sums. */
+export interface CountWindow {
+  readonly ring: ReadonlyArray<number>
+  /** The slot the next outcome goes to. */
+  readonly next: number
+  readonly calls: number
+  readonly failures: number
+  readonly slow: number
+}
+
+const tripRatio = (
+  calls: number,
+  failures: number,
+  slow: number,
+  threshold: number,
+  slowCall: SlowCall | undefined,
+  over: string
+): string | undefined => {
+  if (calls > 0 && failures / calls >= threshold) {
+    return `failure ratio ${pct(failures / calls)} >= ${pct(threshold)} over ${over}`
+  }
+  if (slowCall !== undefined && calls > 0 && slow / calls >= slowCall.threshold) {
+    return `slow-call ratio ${pct(slow / calls)} >= ${pct(slowCall.threshold)} over ${over}`
+  }
+  return undefined
+}
+
+/** @internal `count({ threshold, size, minimumCalls = size, slowCall? })`: a ratio over the last `size` calls. */
+export const count = (options: unknown): Policy<CountWindow> => {
+  const o = optionsObject("count", options, ["threshold", "size", "minimumCalls", "slowCall"])
+  const threshold = ratio("count.threshold", o.threshold)
+  const size = integer("count.size", o.size)
+  const minimumCalls = o.minimumCalls === undefined ? size : integer("count.minimumCalls", o.minimumCalls)
+  if (minimumCalls > size) throw invalid("count.minimumCalls", minimumCalls, `an integer from 1 to size (${size})`)
+  const slowCall = slowCallOption("count", o.slowCall)
+  const initial: CountWindow = { ring: new Array<number>(size).fill(0), next: 0, calls: 0, failures: 0, slow: 0 }
+  return {
+    _tag: "Count",
+    initial,
+    record: (w, outcome) => {
+      const old = w.calls === size ? w.ring[w.next]! : 0
+      const ring = w.ring.slice()
+      ring[w.next] = outcome
+      return {
+        ring,
+        next: (w.next + 1) % size,
+        calls: w.calls === size ? size : w.calls + 1,
+        failures: w.failures + (outcome & FAILURE) - (old & FAILURE),
+        slow: w.slow + ((outcome & SLOW) >> 1) - ((old & SLOW) >> 1)
+      }
+    },
+    trip: (w) =>
+      w.calls < minimumCalls
+        ? undefined
+        : tripRatio(w.calls, w.failures, w.slow, threshold, slowCall, `the last ${w.calls} calls`),
+    slowMillis: slowCall === undefined ? Infinity : slowCall.millis,
+    options: { threshold, size, minimumCalls, slowCall }
+  }
+}
+
+/**
+ * @internal The `sampling` window: per time bucket (the retry budget's scheme, see
+ * buckets.ts) the calls, failures and slow calls, flat in `counts` (3 per slot).
+ */
+export interface SamplingWindow {
+  /** The bucket last written (-1 before any: time starts at 0 or later). */
+  readonly bucket: number
+  readonly counts: ReadonlyArray<number>
+}
+
+/** @internal The sampling window is cut into this many buckets (it counts between duration − duration/10 and duration). */
+export const SAMPLING_BUCKETS = 10
+
+/** @internal `sampling({ threshold, duration, minimumThroughput = 100, slowCall? })`: a ratio over a sliding time window. */
+export const sampling = (options: unknown): Policy<SamplingWindow> => {
+  const o = optionsObject("sampling", options, ["threshold", "duration", "minimumThroughput", "slowCall"])
+  const threshold = ratio("sampling.threshold", o.threshold)
+  if (o.duration === undefined) throw invalid("sampling.duration", undefined, "a positive duration (\"30 seconds\")")
+  const millis = positiveMillis("sampling.duration", o.duration)
+  const minimumThroughput = o.minimumThroughput === undefined
+    ? 100
+    : integer("sampling.minimumThroughput", o.minimumThroughput)
+  const slowCall = slowCallOption("sampling", o.slowCall)
+  const n = SAMPLING_BUCKETS
+  const bucketMillis = millis / n
+  const initial: SamplingWindow = { bucket: -1, counts: new Array<number>(3 * n).fill(0) }
+  // the window moved to `now`: a copy with the buckets that left it cleared
+  const moved = (w: SamplingWindow, now: number): SamplingWindow => {
+    const k = buckets.bucketOf(now, bucketMillis)
+    if (!(k > w.bucket)) return w
+    const counts = w.counts.slice()
+    buckets.advance(w.bucket, k, n, (s) => {
+      counts[3 * s] = 0
+      counts[3 * s + 1] = 0
+      counts[3 * s + 2] = 0
+    })
+    return { bucket: k, counts }
+  }
+  const sums = (w: SamplingWindow) => {
+    let calls = 0, failures = 0, slow = 0
+    for (let s = 0; s < n; s++) {
+      calls += w.counts[3 * s]!
+      failures += w.counts[3 * s + 1]!
+      slow += w.counts[3 * s + 2]!
+    }
+    return [calls, failures, slow] as const
+  }
+  const seconds = Duration.format(Duration.millis(millis))
+  return {
+    _tag: "Sampling",
+    initial,
+    record: (w, outcome, now) => {
+      const m = moved(w, now)
+      const counts = m === w ? w.counts.slice() : (m.counts as Array<number>)
+      const s = buckets.slotOf(m.bucket, n)
+      counts[3 * s] = counts[3 * s]! + 1
+      counts[3 * s + 1] = counts[3 * s + 1]! + (outcome & FAILURE)
+      counts[3 * s + 2] = counts[3 * s + 2]! + ((outcome & SLOW) >> 1)
+      return { bucket: m.bucket, counts }
+    },
+    trip: (w, now) => {
+      const [calls, failures, slow] = sums(moved(w, now))
+      return calls < minimumThroughput
+        ? undefined
+        : tripRatio(calls, failures, slow, threshold, slowCall, `${calls} calls in the last ${seconds}`)
+    },
+    slowMillis: slowCall === undefined ? Infinity : slowCall.millis,
+    options: { threshold, duration: Duration.millis(millis), minimumThroughput, slowCall }
+  }
+}
+
+/** @internal */
+export const isPolicy = (u: unknown): u is Policy =>
+  typeof u === "object" && u !== null && "trip" in u && "record" in u &&
+  ["Consecutive", "Count", "Sampling"].includes((u as Policy)._tag)
+
+// ---------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------
+
+/** @internal After this many openings in a row the half-open delay stays the last one computed. */
+const MAX_OPENINGS = 1024
+
+/**
+ * @internal `halfOpenAfter` as a function of k, the number of openings in a row (k >= 1):
+ * a Duration is the same for every k; a Schedule's k-th delay (a pure strategy of ours is
+ * stepped directly; any other Schedule through its `step`, synchronously, from time 0).
+ * A schedule that ends keeps its last delay.
+ */
+const halfOpenDelays = (input: unknown): { readonly delay: (k: number) => number; readonly first: number } => {
+  if (!Schedule.isSchedule(input)) {
+    const millis = durationMillis("halfOpenAfter", input)
+    return { delay: () => millis, first: millis }
+  }
+  const schedule = input as Schedule.Schedule<unknown, unknown, never>
+  const plan = planOf(schedule)
+  const pure = plan !== undefined && plan.strategy !== undefined && plan.jitter === undefined &&
+    plan.maxTries === Infinity && plan.maxTime === Infinity && plan.onBackoff === undefined &&
+    plan.onGiveup === undefined
+  const cache: Array<number> = []
+  let state: unknown = pure ? undefined : schedule.initial
+  let now = 0
+  let ended = false
+  const stepOnce = (): number | undefined => {
+    if (pure) {
+      const step = plan.strategy!.next(state, undefined)
+      if (step === undefined) return undefined
+      state = step
+      return step.wait
+    }
+    const [next, , decision] = Effect.runSync(schedule.step(now, undefined, state))
+    if (ScheduleDecision.isDone(decision)) return undefined
+    state = next
+    const wait = Math.max(0, ScheduleIntervals.start(decision.intervals) - now)
+    now += wait
+    return wait
+  }
+  const extend = (k: number) => {
+    while (!ended && cache.length < Math.min(k, MAX_OPENINGS)) {
+      const wait = stepOnce()
+      if (wait === undefined || !Number.isFinite(wait) || wait < 0) ended = true
+      else cache.push(wait)
+    }
+  }
+  try {
+    extend(1)
+  } catch (e) {
+    throw invalid("halfOpenAfter", input, `a Duration or a wait Schedule that steps synchronously (${String(e)})`)
+  }
+  if (cache.length === 0) throw invalid("halfOpenAfter", input, "a wait Schedule with at least one delay")
+  return {
+    delay: (k) => {
+      extend(k)
+      return cache[Math.min(k, cache.length) - 1]!
+    },
+    first: cache[0]!
+  }
+}
+
+/** @internal A breaker's options, validated (`CircuitBreaker.Settings`). */
+export interface Settings {
+  readonly name: string
+  readonly policy: Policy
+  /** The delay before half-open after the k-th opening in a row (k >= 1), in milliseconds. */
+  readonly halfOpenAfter: (k: number) => number
+  readonly probes: number
+  /** Milliseconds; Infinity for none. */
+  readonly probeTimeout: number
+  readonly successThreshold: number
+  /** The user's `isFailure`, or undefined for the default (every typed failure and defect). */
+  readonly isFailure: ((error: unknown) => unknown) | undefined
+}
+
+/** @internal The option names of `make`. */
+export const KEYS: ReadonlyArray<string> = [
+  "policy",
+  "halfOpenAfter",
+  "probes",
+  "probeTimeout",
+  "successThreshold",
+  "isFailure",
+  "name"
+]
+
+/** @internal Validates a breaker's options; throws `InvalidOptionError` naming the option. */
+export const resolve = (options: unknown, extra: ReadonlyArray<string> = []): Settings => {
+  const o = optionsObject("CircuitBreaker options", options, [...KEYS, ...extra])
+  const policy = o.policy === undefined ? consecutive(5) : o.policy
+  if (!isPolicy(policy)) {
+    throw invalid(
+      "policy",
+      policy,
+      "CircuitBreaker.consecutive(n), CircuitBreaker.count({ ... }) or CircuitBreaker.sampling({ ... })"
+    )
+  }
+  const halfOpenAfter = halfOpenDelays(o.halfOpenAfter === undefined ? "5 seconds" : o.halfOpenAfter)
+  const probes = o.probes === undefined ? 1 : integer("probes", o.probes)
+  const successThreshold = o.successThreshold === undefined ? probes : integer("successThreshold", o.successThreshold)
+  const probeTimeout = o.probeTimeout === undefined ? Infinity : positiveMillis("probeTimeout", o.probeTimeout)
+  if (o.isFailure !== undefined && typeof o.isFailure !== "function") {
+    throw invalid("isFailure", o.isFailure, "a function (error) => boolean | Effect<boolean> | Promise<boolean>")
+  }
+  if (o.name !== undefined && (typeof o.name !== "string" || o.name === "")) {
+    throw invalid("name", o.name, "a non-empty string")
+  }
+  return {
+    name: (o.name as string | undefined) ?? "circuit-breaker",
+    policy,
+    halfOpenAfter: halfOpenAfter.delay,
+    probes,
+    probeTimeout,
+    successThreshold,
+    isFailure: o.isFailure as Settings["isFailure"]
+  }
+}
+
+// ---------------------------------------------------------------------------
+// State, events, decisions, step
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export type StateName = "closed" | "open" | "halfOpen" | "isolated"
+
+/** @internal A breaker's whole state: plain JSON data. */
+export interface State {
+  readonly name: StateName
+  /** +1 on every transition; an outcome from an older generation counts as nothing. */
+  readonly generation: number
+  /** When this state began (monotonic ms). */
+  readonly since: number
+  /** The policy's window (closed). */
+  readonly window: unknown
+  /** Openings in a row: halfOpenAfter's k. Cleared when the breaker closes. */
+  readonly openings: number
+  /** Open: when it may half-open (monotonic ms). */
+  readonly openUntil: number
+  /** Half-open: probes running. */
+  readonly probes: number
+  /** Half-open: probe successes so far. */
+  readonly successes: number
+}
+
+/** @internal Why a breaker moved. */
+export type Reason =
+  | "tripped"
+  | "halfOpenAfter"
+  | "probesSucceeded"
+  | "probeFailed"
+  | "probeTimeout"
+  | "isolate"
+  | "reset"
+
+/** @internal */
+export interface Transition {
+  readonly from: StateName
+  readonly to: StateName
+  readonly reason: Reason
+  /** What happened, in words ("5 failures in a row"). */
+  readonly detail: string
+}
+
+/** @internal */
+export type OutcomeKind = "success" | "failure" | "timeout" | "interrupt"
+
+/** @internal */
+export type Event =
+  | { readonly _tag: "Admit" }
+  | { readonly _tag: "Tick" }
+  | { readonly _tag: "Isolate" }
+  | { readonly _tag: "Reset" }
+  | {
+    readonly _tag: "Outcome"
+    readonly kind: OutcomeKind
+    readonly generation: number
+    readonly probe: boolean
+    /** The call's duration in ms (slow calls). */
+    readonly millis: number
+  }
+
+/** @internal */
+export const ADMIT: Event = { _tag: "Admit" }
+/** @internal */
+export const TICK: Event = { _tag: "Tick" }
+/** @internal */
+export const ISOLATE: Event = { _tag: "Isolate" }
+/** @internal */
+export const RESET: Event = { _tag: "Reset" }
+
+/** @internal */
+export const outcome = (kind: OutcomeKind, generation: number, probe: boolean, millis: number): Event => ({
+  _tag: "Outcome",
+  kind,
+  generation,
+  probe,
+  millis
+})
+
+/** @internal */
+export type Decision =
+  | { readonly _tag: "Admitted"; readonly probe: boolean }
+  | { readonly _tag: "Rejected"; readonly retryAfter: number }
+  | { readonly _tag: "Recorded" }
+
+/** @internal */
+export const ADMITTED_CALL: Decision = { _tag: "Admitted", probe: false }
+/** @internal */
+export const ADMITTED_PROBE: Decision = { _tag: "Admitted", probe: true }
+/** @internal */
+export const RECORDED: Decision = { _tag: "Recorded" }
+
+/** @internal */
+export interface StepResult {
+  readonly state: State
+  readonly decision: Decision
+  readonly transition: Transition | undefined
+}
+
+/** @internal The closed breaker, as at `now`. */
+export const initialState = (settings: Settings, now = 0): State => ({
+  name: "closed",
+  generation: 0,
+  since: now,
+  window: settings.policy.initial,
+  openings: 0,
+  openUntil: 0,
+  probes: 0,
+  successes: 0
+})
+
+/** @internal The pure step: the state after `event` at `now`, what to do, and the transition if any. */
+export type Step = (state: State, event: Event, now: number) => StepResult
+
+/** @internal The breaker's rules, as one pure function of its settings. */
+export const machine = (settings: Settings): Step => {
+  const policy = settings.policy
+  const move = (state: State, to: StateName, now: number, fields: Partial<State>) => ({
+    ...state,
+    probes: 0,
+    successes: 0,
+    ...fields,
+    name: to,
+    generation: state.generation + 1,
+    since: now
+  })
+  const open = (state: State, now: number, reason: Reason, detail: string, decision: Decision): StepResult => {
+    const openings = state.openings + 1
+    const delay = settings.halfOpenAfter(openings)
+    return {
+      state: move(state, "open", now, { openings, openUntil: now + delay, window: policy.initial }),
+      decision,
+      transition: { from: state.name, to: "open", reason, detail }
+    }
+  }
+  const halfOpen = (state: State, now: number): State => move(state, "halfOpen", now, {})
+  const halfOpened = (state: State, now: number): Transition => ({
+    from: state.name,
+    to: "halfOpen",
+    reason: "halfOpenAfter",
+    detail: `${Duration.format(Duration.millis(now - state.since))} after opening`
+  })
+  const nothing = (state: State, decision: Decision): StepResult => ({ state, decision, transition: undefined })
+
+  return (state, event, now) => {
+    switch (event._tag) {
+      case "Admit": {
+        switch (state.name) {
+          case "closed":
+            return nothing(state, ADMITTED_CALL)
+          case "open": {
+            if (now < state.openUntil) return nothing(state, { _tag: "Rejected", retryAfter: state.openUntil - now })
+            const next = halfOpen(state, now)
+            return { state: { ...next, probes: 1 }, decision: ADMITTED_PROBE, transition: halfOpened(state, now) }
+          }
+          case "halfOpen":
+            return state.probes < settings.probes
+              ? nothing({ ...state, probes: state.probes + 1 }, ADMITTED_PROBE)
+              : nothing(state, { _tag: "Rejected", retryAfter: 0 })
+          case "isolated":
+            return nothing(state, { _tag: "Rejected", retryAfter: Infinity })
+        }
+        break
+      }
+      case "Tick": {
+        if (state.name === "open" && now >= state.openUntil) {
+          return { state: halfOpen(state, now), decision: RECORDED, transition: halfOpened(state, now) }
+        }
+        return nothing(state, RECORDED)
+      }
+      case "Isolate":
+        return state.name === "isolated" ? nothing(state, RECORDED) : {
+          state: move(state, "isolated", now, { window: policy.initial, openUntil: 0 }),
+          decision: RECORDED,
+          transition: { from: state.name, to: "isolated", reason: "isolate", detail: "isolated by hand" }
+        }
+      case "Reset": {
+        const fresh: State = {
+          ...initialState(settings, now),
+          generation: state.generation + 1
+        }
+        return {
+          state: fresh,
+          decision: RECORDED,
+          transition: state.name === "closed"
+            ? undefined
+            : { from: state.name, to: "closed", reason: "reset", detail: "reset by hand" }
+        }
+      }
+      case "Outcome": {
+        // an outcome from before the last transition (or an interruption) counts as nothing
+        if (event.generation !== state.generation) return nothing(state, RECORDED)
+        if (state.name === "closed") {
+          if (event.probe || event.kind === "interrupt") return nothing(state, RECORDED)
+          const code = ((event.kind === "success" ? 0 : FAILURE) |
+            (event.millis > policy.slowMillis ? SLOW : 0)) as Outcome
+          const window = policy.record(state.window, code, now)
+          const tripped = (code & (FAILURE | SLOW)) !== 0 || policy._tag !== "Consecutive"
+            ? policy.trip(window, now)
+            : undefined
+          if (tripped !== undefined) return open(state, now, "tripped", tripped, RECORDED)
+          return nothing(window === state.window ? state : { ...state, window }, RECORDED)
+        }
+        if (state.name !== "halfOpen" || !event.probe) return nothing(state, RECORDED)
+        switch (event.kind) {
+          case "interrupt":
+            return nothing({ ...state, probes: Math.max(0, state.probes - 1) }, RECORDED)
+          case "timeout":
+            return open(state, now, "probeTimeout", "a probe timed out", RECORDED)
+          case "failure":
+            return open(state, now, "probeFailed", "a probe failed", RECORDED)
+          case "success": {
+            if (event.millis > policy.slowMillis) {
+              return open(state, now, "probeFailed", "a probe was slow", RECORDED)
+            }
+            const successes = state.successes + 1
+            if (successes >= settings.successThreshold) {
+              return {
+                state: move(state, "closed", now, { window: policy.initial, openings: 0, openUntil: 0 }),
+                decision: RECORDED,
+                transition: {
+                  from: "halfOpen",
+                  to: "closed",
+                  reason: "probesSucceeded",
+                  detail: `${successes} probe${successes === 1 ? "" : "s"} succeeded`
+                }
+              }
+            }
+            return nothing({ ...state, probes: Math.max(0, state.probes - 1), successes }, RECORDED)
+          }
+        }
+      }
+    }
+    return nothing(state, RECORDED)
+  }
+}
