@@ -5,6 +5,7 @@
  */
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
 import type { NoExcessProperties } from "effect/Types"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
@@ -60,12 +61,13 @@ export interface BackoffDetails<A = unknown, E = unknown> extends BaseDetails {
 /**
  * Why a run gave up: its `giveup` (or `while` / `until`) said so, `maxTries` or `maxTime`
  * was reached, the wait strategy ran out (`"exhausted"`: a finite interval list, a
- * schedule that ended), or the retry budget had no token left.
+ * schedule that ended), the retry budget had no token left, or a circuit breaker rejected
+ * the attempt and its `retryAfter` did not fit in what is left of `maxTime` (`"circuitOpen"`).
  *
  * @since 0.2.0
  * @category models
  */
-export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget" | "circuitOpen"
 
 /**
  * Details of giving up: the last `exception` (onException) or `value` (onPredicate), and
@@ -236,6 +238,15 @@ export interface LoopOptions<A, E> {
    * retry withdraws a token, and with none left the run gives up (`reason: "budget"`).
    */
   readonly budget?: boolean | RetryBudget | undefined
+  /**
+   * A circuit breaker (since 0.3.0): `true` uses the `CircuitBreaker` in context, a
+   * breaker uses that one, a keyed breaker the breaker of the run's `target`. Every
+   * attempt goes through it; a rejection (`CircuitBreaker.OpenError`) is a failed try
+   * whose next wait is at least its `retryAfter`, and when that does not fit in what is
+   * left of `maxTime` the run gives up at once (`reason: "circuitOpen"`) with the
+   * `OpenError`. A rejected attempt neither deposits to nor withdraws from the budget.
+   */
+  readonly breaker?: boolean | CircuitBreaker.CircuitBreaker | CircuitBreaker.Keyed | undefined
 }
 
 /**
@@ -344,6 +355,9 @@ export type OptionsError<O> =
   | (O extends { readonly maxTries: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly maxTime: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly wait: infer X } ? RuntimeError<X> : never)
+  | (O extends { readonly breaker: infer B } ? BreakerError<B> : never)
+
+type BreakerError<B> = B extends undefined | false ? never : CircuitBreaker.OpenError
 
 type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
   : X extends Effect.Effect<infer V, any, infer R> ? R | (V extends Schedule.Schedule<any, any, infer R2> ? R2 : never)
@@ -361,6 +375,7 @@ type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
 export type OptionsContext<O> =
   | { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
   | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
+  | (O extends { readonly breaker: infer B } ? (true extends B ? CircuitBreaker.CircuitBreaker : never) : never)
 
 // options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
 // the declared `any` of their handler and Effect types: that says nothing about services
@@ -477,7 +492,7 @@ export type Retried<E, O> = unknown extends E ? RetriedAny<O> : RetriedTyped<E, 
  * @category models
  */
 export interface RetriedTyped<E, O> extends Applier {
-  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -487,7 +502,7 @@ export interface RetriedTyped<E, O> extends Applier {
  * @category models
  */
 export interface RetriedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -505,7 +520,7 @@ export type Repeated<A, O> = unknown extends A ? RepeatedAny<O> : RepeatedTyped<
  * @category models
  */
 export interface RepeatedTyped<A, O> extends Applier {
-  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -515,7 +530,7 @@ export interface RepeatedTyped<A, O> extends Applier {
  * @category models
  */
 export interface RepeatedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -828,7 +843,7 @@ export const retry: {
   <A, E, R, const O extends NoExcessProperties<RetryOptions<NoInfer<E>>, O>>(
     self: Effect.Effect<A, E, R>,
     options: O
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.retryDual
 
 /**
@@ -855,7 +870,7 @@ export const repeat: {
   <A, E, R, const O extends NoExcessProperties<RepeatOptions<NoInfer<A>>, O>>(
     self: Effect.Effect<A, E, R>,
     options: O
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.repeatDual
 
 /**

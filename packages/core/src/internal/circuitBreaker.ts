@@ -32,8 +32,27 @@
  * synchronously (JavaScript runs one step at a time, so read-step-write is atomic): an
  * admission costs no Effect step, no timer and no fiber.
  */
-import { Duration, Effect, Schedule, ScheduleDecision, ScheduleIntervals } from "effect"
+import {
+  Cause,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Layer,
+  LogLevel,
+  Metric,
+  Option,
+  PubSub,
+  Schedule,
+  ScheduleDecision,
+  ScheduleIntervals,
+  Stream
+} from "effect"
+import type { Clock } from "effect"
+import { dual } from "effect/Function"
 import * as buckets from "./buckets.js"
+import * as callbacks from "./callbacks.js"
+import type { Admission, AttemptGuard, Run } from "./loop.js"
 import { planOf } from "./plan.js"
 import { durationMillis, invalid, optionsObject } from "./validate.js"
 
@@ -54,7 +73,7 @@ export const SLOW = 2
  * interface). `window` states are plain JSON data and are never mutated: `record` returns
  * a new one (or the same one when nothing changed).
  */
-export interface Policy<W = unknown> {
+export interface Policy<W = any> {
   readonly _tag: "Consecutive" | "Count" | "Sampling"
   /** The empty window. */
   readonly initial: W
@@ -612,4 +631,417 @@ export const machine = (settings: Settings): Step => {
     }
     return nothing(state, RECORDED)
   }
+}
+
+// ---------------------------------------------------------------------------
+// The in-memory breaker: one State in one cell, stepped synchronously
+// ---------------------------------------------------------------------------
+
+/** @internal */
+export const TypeId: unique symbol = Symbol.for("@effect-backoff/core/CircuitBreaker")
+/** @internal */
+export type TypeId = typeof TypeId
+/** @internal */
+export const KeyedTypeId: unique symbol = Symbol.for("@effect-backoff/core/CircuitBreaker/Keyed")
+/** @internal */
+export type KeyedTypeId = typeof KeyedTypeId
+
+/**
+ * @internal A call the breaker did not let through: the effect was not run. `retryAfter`
+ * is the time until the breaker half-opens (zero while half-open with every probe slot
+ * taken, infinite while isolated); `key` names the breaker.
+ */
+export class OpenError extends Data.TaggedError("OpenError")<{
+  readonly key: string
+  readonly retryAfter: Duration.Duration
+  readonly state: StateName
+}> {
+  override get message(): string {
+    const after = Duration.isFinite(this.retryAfter) ? `retry after ${Duration.format(this.retryAfter)}` : "until reset"
+    return `circuit breaker ${this.key} is ${this.state}: ${after}`
+  }
+}
+
+// the stack of a rejection says nothing (the breaker made it, not the caller's code) and
+// capturing one would cost a rejection more than everything else it does
+const openError = (key: string, retryAfter: number, state: StateName): OpenError => {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return new OpenError({
+      key,
+      retryAfter: retryAfter === Infinity ? Duration.infinity : Duration.millis(retryAfter),
+      state
+    })
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
+/** @internal A transition as `changes` shows it. */
+export interface Change extends Transition {
+  readonly key: string
+  /** The Clock's time of the transition (epoch milliseconds). */
+  readonly at: number
+}
+
+/** @internal The breaker's state gauge: closed 0, half-open 1, open 2, isolated 3, tagged by breaker. */
+export const stateGauge = Metric.gauge("circuit_breaker_state", {
+  description: "A circuit breaker's state: closed 0, half-open 1, open 2, isolated 3; tagged by breaker"
+})
+
+/** @internal Calls rejected without running, tagged by breaker. */
+export const rejections = Metric.counter("circuit_breaker_rejections_total", {
+  description: "Calls a circuit breaker rejected without running them, tagged by breaker",
+  incremental: true
+})
+
+/** @internal Transitions, tagged by breaker, from and to. */
+export const transitions = Metric.counter("circuit_breaker_transitions_total", {
+  description: "Circuit breaker transitions, tagged by breaker, from and to",
+  incremental: true
+})
+
+const STATE_VALUES: Record<StateName, number> = { closed: 0, halfOpen: 1, open: 2, isolated: 3 }
+
+/** Monotonic milliseconds, as the retry loop reads them. */
+const monotonic = (clock: Clock.Clock): number => Number(clock.unsafeCurrentTimeNanos()) / 1e6
+
+const TIMED_OUT: unique symbol = Symbol("@effect-backoff/core/CircuitBreaker/timedOut")
+
+/** @internal What the breaker said to one call. */
+export type Ticket =
+  | { readonly admitted: true; readonly probe: boolean; readonly generation: number; readonly start: number }
+  | { readonly admitted: false; readonly error: OpenError; readonly retryAfter: number }
+
+/** @internal A value-outcome classifier (HTTP: a 503 response is a failure to the breaker). */
+export type ValueFails = (value: any) => boolean | Effect.Effect<boolean, never, unknown>
+
+/** @internal The in-memory breaker. */
+export class Breaker implements CircuitBreaker {
+  readonly [TypeId]: TypeId = TypeId
+  /** The machine's state (plain data), stepped synchronously. */
+  cell: State
+  private readonly step: Step
+  private readonly needsTime: boolean
+  private readonly gauge: Metric.Metric.Gauge<number>
+  private readonly rejected: Metric.Metric.Counter<number>
+
+  constructor(
+    readonly settings: Settings,
+    readonly key: string,
+    private readonly pubsub: PubSub.PubSub<Change>,
+    now: number
+  ) {
+    this.step = machine(settings)
+    this.cell = initialState(settings, now)
+    this.needsTime = settings.policy._tag !== "Consecutive" || settings.policy.slowMillis !== Infinity
+    this.gauge = Metric.tagged(stateGauge, "breaker", key)
+    this.rejected = Metric.tagged(rejections, "breaker", key)
+    this.gauge.unsafeUpdate(0, [])
+  }
+
+  /** The transition's sync side (changes, metrics) now; its log line and span event as the returned Effect. */
+  private announce(t: Transition, clock: Clock.Clock): Effect.Effect<void> {
+    const at = clock.unsafeCurrentTimeMillis()
+    this.pubsub.unsafeOffer({ ...t, key: this.key, at })
+    this.gauge.unsafeUpdate(STATE_VALUES[t.to], [])
+    Metric.tagged(Metric.tagged(Metric.tagged(transitions, "breaker", this.key), "from", t.from), "to", t.to)
+      .unsafeUpdate(1, [])
+    const level = t.to === "open" || t.to === "isolated" ? LogLevel.Warning : LogLevel.Info
+    const log = Effect.logWithLevel(level, `Circuit breaker ${this.key}: ${t.from} -> ${t.to} (${t.detail})`).pipe(
+      Effect.annotateLogs({
+        "circuitBreaker.key": this.key,
+        "circuitBreaker.from": t.from,
+        "circuitBreaker.to": t.to,
+        "circuitBreaker.reason": t.reason
+      })
+    )
+    const event = Effect.flatMap(
+      Effect.option(Effect.currentSpan),
+      (span) =>
+        Option.isNone(span) ?
+          Effect.void :
+          Effect.sync(() =>
+            span.value.event("circuitBreaker.transition", BigInt(Math.round(at)) * 1_000_000n, {
+              "circuitBreaker.key": this.key,
+              "circuitBreaker.from": t.from,
+              "circuitBreaker.to": t.to,
+              "circuitBreaker.reason": t.reason
+            })
+          )
+    )
+    return Effect.zipRight(log, event)
+  }
+
+  private apply(
+    event: Event,
+    now: number,
+    clock: Clock.Clock
+  ): StepResult & { readonly announce?: Effect.Effect<void> } {
+    const r = this.step(this.cell, event, now)
+    this.cell = r.state
+    return r.transition === undefined ? r : { ...r, announce: this.announce(r.transition, clock) }
+  }
+
+  /** @internal Asks to start a call, synchronously: no Effect step, no timer, no fiber. */
+  unsafeAdmit(clock: Clock.Clock): { readonly ticket: Ticket; readonly announce: Effect.Effect<void> | undefined } {
+    const now = monotonic(clock)
+    const r = this.apply(ADMIT, now, clock)
+    const d = r.decision
+    if (d._tag === "Rejected") {
+      this.rejected.unsafeUpdate(1, [])
+      return {
+        ticket: { admitted: false, error: openError(this.key, d.retryAfter, r.state.name), retryAfter: d.retryAfter },
+        announce: r.announce
+      }
+    }
+    const probe = d._tag === "Admitted" && d.probe
+    return { ticket: { admitted: true, probe, generation: r.state.generation, start: now }, announce: r.announce }
+  }
+
+  /** Reports an admitted call's end; returns the transition's log line, if any. */
+  private report(kind: OutcomeKind, ticket: Ticket & { admitted: true }, clock: Clock.Clock) {
+    const now = kind === "success" && !ticket.probe && !this.needsTime ? ticket.start : monotonic(clock)
+    return this.apply(outcome(kind, ticket.generation, ticket.probe, now - ticket.start), now, clock).announce
+  }
+
+  private classify(cause: Cause.Cause<unknown>): OutcomeKind | Effect.Effect<OutcomeKind, never, unknown> {
+    if (Cause.isInterruptedOnly(cause)) return "interrupt"
+    const failure = Cause.failureOption(cause)
+    const isFailure = this.settings.isFailure
+    if (Option.isNone(failure) || isFailure === undefined) return "failure"
+    const answer = callbacks.verdict(isFailure, failure.value)
+    return typeof answer === "boolean"
+      ? (answer ? "failure" : "success")
+      : Effect.map(answer, (yes): OutcomeKind => yes ? "failure" : "success")
+  }
+
+  /** @internal Runs an admitted call and reports how it ended. */
+  observe<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    ticket: Ticket & { admitted: true },
+    clock: Clock.Clock,
+    valueFails?: ValueFails
+  ): Effect.Effect<A, E | OpenError, R> {
+    const ended = (kind: OutcomeKind, then: Effect.Effect<any, any, any>) => {
+      const announce = this.report(kind, ticket, clock)
+      return announce === undefined ? then : Effect.zipRight(announce, then)
+    }
+    const onFailure = (cause: Cause.Cause<E>) => {
+      const kind = this.classify(cause)
+      return typeof kind === "string"
+        ? ended(kind, Effect.failCause(cause))
+        : Effect.flatMap(kind, (k) => ended(k, Effect.failCause(cause)))
+    }
+    const onSuccess = (a: A) => {
+      if (valueFails === undefined) return ended("success", Effect.succeed(a))
+      const answer = valueFails(a)
+      return typeof answer === "boolean"
+        ? ended(answer ? "failure" : "success", Effect.succeed(a))
+        : Effect.flatMap(answer, (yes) => ended(yes ? "failure" : "success", Effect.succeed(a)))
+    }
+    if (!ticket.probe) return Effect.matchCauseEffect(self, { onFailure, onSuccess }) as any
+    // a probe reports even when interrupted (its slot is freed), and may be timed out
+    const timeout = this.settings.probeTimeout
+    return Effect.uninterruptibleMask((restore) => {
+      const body = timeout === Infinity
+        ? restore(self)
+        : restore(Effect.timeoutTo(self, {
+          duration: Duration.millis(timeout),
+          onSuccess: (a): A | typeof TIMED_OUT => a,
+          onTimeout: (): A | typeof TIMED_OUT => TIMED_OUT
+        }))
+      return Effect.matchCauseEffect(body, {
+        onFailure,
+        onSuccess: (a) => {
+          if (a !== TIMED_OUT) return onSuccess(a as A)
+          const announce = this.report("timeout", ticket, clock)
+          const retryAfter = Math.max(0, this.cell.openUntil - monotonic(clock))
+          const fail = Effect.fail(openError(this.key, retryAfter, this.cell.name))
+          return announce === undefined ? fail : Effect.zipRight(announce, fail)
+        }
+      })
+    }) as any
+  }
+
+  /** @internal `breaker.execute(effect)`. */
+  execute<A, E, R>(self: Effect.Effect<A, E, R>, valueFails?: ValueFails): Effect.Effect<A, E | OpenError, R> {
+    return Effect.clockWith((clock) => {
+      const { announce, ticket } = this.unsafeAdmit(clock)
+      const run = ticket.admitted ? this.observe(self, ticket, clock, valueFails) : Effect.fail(ticket.error)
+      return announce === undefined ? run : Effect.zipRight(announce, run)
+    })
+  }
+
+  private event(event: Event): Effect.Effect<StateName> {
+    return Effect.clockWith((clock) => {
+      const r = this.apply(event, monotonic(clock), clock)
+      return r.announce === undefined ? Effect.succeed(r.state.name) : Effect.as(r.announce, r.state.name)
+    })
+  }
+
+  /** @internal The state now (an open breaker whose wait is over reads, and becomes, half-open). */
+  get state(): Effect.Effect<StateName> {
+    return this.event(TICK)
+  }
+
+  get isolate(): Effect.Effect<void> {
+    return Effect.asVoid(this.event(ISOLATE))
+  }
+
+  get reset(): Effect.Effect<void> {
+    return Effect.asVoid(this.event(RESET))
+  }
+
+  get changes(): Stream.Stream<Change> {
+    return Stream.filter(Stream.fromPubSub(this.pubsub), (c) => c.key === this.key)
+  }
+}
+
+/** @internal A breaker as users see it. */
+export interface CircuitBreaker {
+  readonly [TypeId]: TypeId
+  readonly key: string
+  readonly settings: Settings
+  readonly state: Effect.Effect<StateName>
+  readonly changes: Stream.Stream<Change>
+  readonly isolate: Effect.Effect<void>
+  readonly reset: Effect.Effect<void>
+  execute<A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OpenError, R>
+}
+
+/** @internal One breaker per key, as users see it. */
+export interface KeyedBreaker {
+  readonly [KeyedTypeId]: KeyedTypeId
+  readonly settings: Settings
+  readonly capacity: number
+  get(key: string): Effect.Effect<CircuitBreaker>
+  execute<A, E, R>(key: string, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OpenError, R>
+  readonly keys: Effect.Effect<ReadonlyArray<string>>
+  readonly changes: Stream.Stream<Change>
+}
+
+/** @internal */
+export const isCircuitBreaker = (u: unknown): u is Breaker => u instanceof Breaker
+
+/** @internal */
+export const make = (options?: unknown): Effect.Effect<Breaker> => {
+  const settings = resolve(options)
+  return Effect.flatMap(
+    PubSub.unbounded<Change>(),
+    (pubsub) =>
+      Effect.clockWith((clock) => Effect.sync(() => new Breaker(settings, settings.name, pubsub, monotonic(clock))))
+  )
+}
+
+/** @internal One breaker per key, at most `capacity` of them (least recently used out). */
+export class Keyed implements KeyedBreaker {
+  readonly [KeyedTypeId]: KeyedTypeId = KeyedTypeId
+  private readonly breakers = new Map<string, Breaker>()
+
+  constructor(readonly settings: Settings, readonly capacity: number, private readonly pubsub: PubSub.PubSub<Change>) {}
+
+  /** @internal The breaker of `key`, made on first use; the least recently used one goes past `capacity`. */
+  unsafeGet(key: string, clock: Clock.Clock): Breaker {
+    const found = this.breakers.get(key)
+    if (found !== undefined) {
+      this.breakers.delete(key)
+      this.breakers.set(key, found)
+      return found
+    }
+    const made = new Breaker(this.settings, key, this.pubsub, monotonic(clock))
+    this.breakers.set(key, made)
+    if (this.breakers.size > this.capacity) this.breakers.delete(this.breakers.keys().next().value!)
+    return made
+  }
+
+  get(key: string): Effect.Effect<Breaker> {
+    return Effect.clockWith((clock) => Effect.succeed(this.unsafeGet(key, clock)))
+  }
+
+  execute<A, E, R>(key: string, self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OpenError, R> {
+    return Effect.clockWith((clock) => this.unsafeGet(key, clock).execute(self))
+  }
+
+  /** The keys held now, least recently used first. */
+  get keys(): Effect.Effect<ReadonlyArray<string>> {
+    return Effect.sync(() => [...this.breakers.keys()])
+  }
+
+  get changes(): Stream.Stream<Change> {
+    return Stream.fromPubSub(this.pubsub)
+  }
+}
+
+/** @internal */
+export const isKeyed = (u: unknown): u is Keyed => u instanceof Keyed
+
+/** @internal */
+export const keyed = (options: unknown, keyedOptions: unknown): Effect.Effect<Keyed> => {
+  const settings = resolve(options)
+  const k = optionsObject("keyed", keyedOptions, ["capacity"])
+  if (k.capacity === undefined) throw invalid("keyed.capacity", undefined, "an integer >= 1 (how many keys to hold)")
+  const capacity = integer("keyed.capacity", k.capacity)
+  return Effect.map(PubSub.unbounded<Change>(), (pubsub) => new Keyed(settings, capacity, pubsub))
+}
+
+/** @internal */
+export const tag: Context.Tag<CircuitBreaker, CircuitBreaker> = Context.GenericTag<CircuitBreaker>(
+  "@effect-backoff/core/CircuitBreaker"
+)
+
+/** @internal */
+export const layer = (options?: unknown): Layer.Layer<CircuitBreaker> => Layer.effect(tag, make(options))
+
+const checkBreaker = (breaker: unknown): Breaker => {
+  if (isCircuitBreaker(breaker)) return breaker
+  throw invalid("breaker", breaker, "a CircuitBreaker (from CircuitBreaker.make)")
+}
+
+/** @internal `CircuitBreaker.protect`: dual, `protect(effect, breaker)` and `effect.pipe(protect(breaker))`. */
+export const protect = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, breaker: unknown): Effect.Effect<A, E | OpenError, R> =>
+    checkBreaker(breaker).execute(self)
+)
+
+// ---------------------------------------------------------------------------
+// The `breaker` option of the retry entry points: an attempt guard for the loop
+// ---------------------------------------------------------------------------
+
+/** @internal The loop's guard over a breaker, or a keyed breaker (the key from the run). */
+export const guardOf = (
+  breaker: Breaker | Keyed,
+  keyOf: (run: Run) => string,
+  valueFails?: ValueFails
+): AttemptGuard => ({
+  admit: (run, clock): Admission => {
+    const b = breaker instanceof Keyed ? breaker.unsafeGet(keyOf(run), clock) : breaker
+    const { announce, ticket } = b.unsafeAdmit(clock)
+    if (!ticket.admitted) return { admitted: false, error: ticket.error, wait: ticket.retryAfter, announce }
+    return { admitted: true, observe: (effect) => b.observe(effect, ticket, clock, valueFails), announce }
+  }
+})
+
+/** @internal The key of a run for a keyed breaker on the Backoff entry points: its target. */
+export const targetKey = (run: Run): string => run.target
+
+/**
+ * @internal The `breaker` option: `true` (the `CircuitBreaker` in context), a breaker or a
+ * keyed breaker, or nothing.
+ */
+export const guardOption = (
+  input: unknown,
+  keyOf: (run: Run) => string = targetKey,
+  valueFails?: ValueFails
+): AttemptGuard | Effect.Effect<AttemptGuard, never, CircuitBreaker> | undefined => {
+  if (input === undefined || input === false) return undefined
+  if (input === true) return Effect.map(tag, (b) => guardOf(checkBreaker(b), keyOf, valueFails))
+  if (isCircuitBreaker(input) || isKeyed(input)) return guardOf(input, keyOf, valueFails)
+  throw invalid(
+    "breaker",
+    input,
+    "true (the CircuitBreaker in context), a CircuitBreaker (CircuitBreaker.make) or a keyed one (CircuitBreaker.keyed)"
+  )
 }

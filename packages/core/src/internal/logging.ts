@@ -47,11 +47,11 @@ export const logGiveup = (
 ): Effect.Effect<void> =>
   Effect.logWithLevel(
     level,
-    `Giving up ${target}(...) after ${tries} tries${reason === "budget" ? ": retry budget exhausted" : ""} (${
-      describeOutcome(outcome)
-    })`
+    `Giving up ${target}(...) after ${tries} tries${
+      reason === "budget" ? ": retry budget exhausted" : reason === "circuitOpen" ? ": circuit open" : ""
+    } (${describeOutcome(outcome)})`
   ).pipe(Effect.annotateLogs(
-    reason === "budget"
+    reason === "budget" || reason === "circuitOpen"
       ? {
         "backoff.target": target,
         "backoff.tries": tries,
