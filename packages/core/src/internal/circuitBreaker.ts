@@ -784,8 +784,26 @@ export class Breaker implements CircuitBreaker {
     return r.transition === undefined ? r : { ...r, announce: this.announce(r.transition, clock) }
   }
 
-  /** @internal Asks to start a call, synchronously: no Effect step, no timer, no fiber. */
-  unsafeAdmit(clock: Clock.Clock): { readonly ticket: Ticket; readonly announce: Effect.Effect<void> | undefined } {
+  /** The ticket of calls admitted in the closed state of the current generation (the success path allocates none). */
+  private closedTicket: (Ticket & { admitted: true }) | undefined
+
+  /**
+   * @internal Asks to start a call, synchronously: no Effect step, no timer, no fiber.
+   * Closed, with a policy that needs no time, it needs no clock (the answer `step` would
+   * give, without calling it); otherwise without a clock it answers undefined.
+   */
+  unsafeAdmit(
+    clock: Clock.Clock | undefined
+  ): { readonly ticket: Ticket; readonly announce: Effect.Effect<void> | undefined } | undefined {
+    const cell = this.cell
+    if (cell.name === "closed" && !this.needsTime) {
+      let ticket = this.closedTicket
+      if (ticket === undefined || ticket.generation !== cell.generation) {
+        ticket = this.closedTicket = { admitted: true, probe: false, generation: cell.generation, start: 0 }
+      }
+      return { ticket, announce: undefined }
+    }
+    if (clock === undefined) return undefined
     const now = monotonic(clock)
     const r = this.apply(ADMIT, now, clock)
     const d = r.decision
@@ -800,10 +818,26 @@ export class Breaker implements CircuitBreaker {
     return { ticket: { admitted: true, probe, generation: r.state.generation, start: now }, announce: r.announce }
   }
 
-  /** Reports an admitted call's end; returns the transition's log line, if any. */
-  private report(kind: OutcomeKind, ticket: Ticket & { admitted: true }, clock: Clock.Clock) {
-    const now = kind === "success" && !ticket.probe && !this.needsTime ? ticket.start : monotonic(clock)
-    return this.apply(outcome(kind, ticket.generation, ticket.probe, now - ticket.start), now, clock).announce
+  /**
+   * Reports an admitted call's end; returns the transition's log line, if any. A success
+   * of a closed call under a policy that needs no time, with nothing counted, changes
+   * nothing (`step` would return the same state): no clock, no step.
+   */
+  private report(
+    kind: OutcomeKind,
+    ticket: Ticket & { admitted: true },
+    clock: Clock.Clock | undefined
+  ): Effect.Effect<void> | undefined {
+    if (kind === "success" && !ticket.probe && !this.needsTime) {
+      const cell = this.cell
+      if (cell.window === this.settings.policy.initial || cell.generation !== ticket.generation) return undefined
+      return this.apply(outcome(kind, ticket.generation, false, 0), cell.since, clock!).announce
+    }
+    if (clock === undefined) return Effect.clockWith((c) => this.report(kind, ticket, c) ?? Effect.void)
+    const now = monotonic(clock)
+    // a closed call admitted without a clock has no start: its duration is not needed
+    const millis = ticket.probe || this.needsTime ? now - ticket.start : 0
+    return this.apply(outcome(kind, ticket.generation, ticket.probe, millis), now, clock).announce
   }
 
   private classify(cause: Cause.Cause<unknown>): OutcomeKind | Effect.Effect<OutcomeKind, never, unknown> {
@@ -817,23 +851,54 @@ export class Breaker implements CircuitBreaker {
       : Effect.map(answer, (yes): OutcomeKind => yes ? "failure" : "success")
   }
 
+  /** What an admitted call's failure does: report it (typed, defect or interruption), then fail the same way. */
+  private failureHandler(ticket: Ticket & { admitted: true }, clock: Clock.Clock | undefined) {
+    const ended = (kind: OutcomeKind, cause: Cause.Cause<unknown>) => {
+      const announce = this.report(kind, ticket, clock)
+      return announce === undefined ? Effect.failCause(cause) : Effect.zipRight(announce, Effect.failCause(cause))
+    }
+    return (cause: Cause.Cause<any>): Effect.Effect<never, any, any> => {
+      const kind = this.classify(cause)
+      return typeof kind === "string" ? ended(kind, cause) : Effect.flatMap(kind, (k) => ended(k, cause))
+    }
+  }
+
+  private fast: { readonly generation: number; readonly admission: Admission } | undefined
+
+  /**
+   * @internal The loop's admission on the success path, made once per generation: closed
+   * under `consecutive` with no failure counted, a success would change nothing, so the
+   * call is admitted with no step and observed for failures only (one failure frame).
+   * Undefined when that does not hold.
+   */
+  fastAdmission(): Admission | undefined {
+    const cell = this.cell
+    if (cell.name !== "closed" || this.needsTime || cell.window !== this.settings.policy.initial) return undefined
+    const cached = this.fast
+    if (cached !== undefined && cached.generation === cell.generation) return cached.admission
+    const ticket = { admitted: true, probe: false, generation: cell.generation, start: 0 } as const
+    const onFailure = this.failureHandler(ticket, undefined)
+    const admission: Admission = {
+      admitted: true,
+      observe: (effect) => Effect.catchAllCause(effect, onFailure),
+      announce: undefined
+    }
+    this.fast = { generation: cell.generation, admission }
+    return admission
+  }
+
   /** @internal Runs an admitted call and reports how it ended. */
   observe<A, E, R>(
     self: Effect.Effect<A, E, R>,
     ticket: Ticket & { admitted: true },
-    clock: Clock.Clock,
+    clock: Clock.Clock | undefined,
     valueFails?: ValueFails
   ): Effect.Effect<A, E | OpenError, R> {
     const ended = (kind: OutcomeKind, then: Effect.Effect<any, any, any>) => {
       const announce = this.report(kind, ticket, clock)
       return announce === undefined ? then : Effect.zipRight(announce, then)
     }
-    const onFailure = (cause: Cause.Cause<E>) => {
-      const kind = this.classify(cause)
-      return typeof kind === "string"
-        ? ended(kind, Effect.failCause(cause))
-        : Effect.flatMap(kind, (k) => ended(k, Effect.failCause(cause)))
-    }
+    const onFailure = this.failureHandler(ticket, clock)
     const onSuccess = (a: A) => {
       if (valueFails === undefined) return ended("success", Effect.succeed(a))
       const answer = valueFails(a)
@@ -841,7 +906,14 @@ export class Breaker implements CircuitBreaker {
         ? ended(answer ? "failure" : "success", Effect.succeed(a))
         : Effect.flatMap(answer, (yes) => ended(yes ? "failure" : "success", Effect.succeed(a)))
     }
-    if (!ticket.probe) return Effect.matchCauseEffect(self, { onFailure, onSuccess }) as any
+    if (!ticket.probe) {
+      // closed under `consecutive` with no failure counted: a success would change nothing,
+      // so only failures are looked at (one failure frame on the success path, no step)
+      if (valueFails === undefined && !this.needsTime && this.cell.window === this.settings.policy.initial) {
+        return Effect.catchAllCause(self, onFailure)
+      }
+      return Effect.matchCauseEffect(self, { onFailure, onSuccess }) as any
+    }
     // a probe reports even when interrupted (its slot is freed), and may be timed out
     const timeout = this.settings.probeTimeout
     return Effect.uninterruptibleMask((restore) => {
@@ -856,8 +928,8 @@ export class Breaker implements CircuitBreaker {
         onFailure,
         onSuccess: (a) => {
           if (a !== TIMED_OUT) return onSuccess(a as A)
-          const announce = this.report("timeout", ticket, clock)
-          const retryAfter = Math.max(0, this.cell.openUntil - monotonic(clock))
+          const announce = this.report("timeout", ticket, clock!)
+          const retryAfter = Math.max(0, this.cell.openUntil - monotonic(clock!))
           const fail = Effect.fail(openError(this.key, retryAfter, this.cell.name))
           return announce === undefined ? fail : Effect.zipRight(announce, fail)
         }
@@ -868,7 +940,7 @@ export class Breaker implements CircuitBreaker {
   /** @internal `breaker.execute(effect)`. */
   execute<A, E, R>(self: Effect.Effect<A, E, R>, valueFails?: ValueFails): Effect.Effect<A, E | OpenError, R> {
     return Effect.clockWith((clock) => {
-      const { announce, ticket } = this.unsafeAdmit(clock)
+      const { announce, ticket } = this.unsafeAdmit(clock)!
       const run = ticket.admitted ? this.observe(self, ticket, clock, valueFails) : Effect.fail(ticket.error)
       return announce === undefined ? run : Effect.zipRight(announce, run)
     })
@@ -1016,9 +1088,17 @@ export const guardOf = (
   keyOf: (run: Run) => string,
   valueFails?: ValueFails
 ): AttemptGuard => ({
-  admit: (run, clock): Admission => {
-    const b = breaker instanceof Keyed ? breaker.unsafeGet(keyOf(run), clock) : breaker
-    const { announce, ticket } = b.unsafeAdmit(clock)
+  admit: (run, clock): Admission | undefined => {
+    // a keyed breaker makes a new key's breaker on the clock's time
+    if (breaker instanceof Keyed && clock === undefined) return undefined
+    const b = breaker instanceof Keyed ? breaker.unsafeGet(keyOf(run), clock!) : breaker
+    if (valueFails === undefined) {
+      const fast = b.fastAdmission()
+      if (fast !== undefined) return fast
+    }
+    const answer = b.unsafeAdmit(clock)
+    if (answer === undefined) return undefined
+    const { announce, ticket } = answer
     if (!ticket.admitted) return { admitted: false, error: ticket.error, wait: ticket.retryAfter, announce }
     return { admitted: true, observe: (effect) => b.observe(effect, ticket, clock, valueFails), announce }
   }

@@ -74,7 +74,8 @@ export interface LoopOptions {
  * `announce` (a transition's log line) runs first.
  */
 export interface AttemptGuard {
-  readonly admit: (run: Run, clock: Clock.Clock) => Admission
+  /** `clock` is the run's, when it has one yet; `undefined` asks again with one. */
+  readonly admit: (run: Run, clock: Clock.Clock | undefined) => Admission | undefined
 }
 
 /** @internal An attempt guard's answer. */
@@ -146,31 +147,42 @@ export class Run {
     if (clock !== undefined && options.timed) this.start = monotonicMillis(clock)
   }
 
-  /** @internal The raw effect of each attempt, as the guard (if any) observes it. */
+  /** @internal The raw effect of the attempt being built, as the guard (if any) observes it. */
   guarded(effect: Effect.Effect<any, any, any>): Effect.Effect<any, any, any> {
-    if (this.guard === undefined) return effect
-    return Effect.suspend(() => this.observer === undefined ? effect : this.observer(effect))
+    return this.observer === undefined ? effect : this.observer(effect)
   }
 
-  /** @internal The classified attempt behind the guard: admitted, it runs; rejected, the loop goes on. */
-  admitting(classified: Effect.Effect<any, any, any>): Effect.Effect<any, any, any> {
-    const guard = this.guard!
-    return Effect.suspend(() => {
-      const a = guard.admit(this, this.clock!)
-      let next: Effect.Effect<any, any, any>
-      if (a.admitted) {
-        this.rejected = false
-        this.observer = a.observe
-        const deposit = this.deposit
+  /** @internal With a guard, the classified attempt is built per attempt, once admitted. */
+  build: ((run: Run) => Effect.Effect<any, any, any>) | undefined = undefined
+
+  /**
+   * @internal The next attempt through the guard, decided now, synchronously (a guard that
+   * needs the time and has no clock yet answers undefined: the clock is looked up once).
+   */
+  admit(): Effect.Effect<any, any, any> {
+    const a = this.guard!.admit(this, this.clock)
+    if (a === undefined) {
+      return Effect.clockWith((clock) => {
+        this.clock = clock
+        return this.admit()
+      })
+    }
+    let next: Effect.Effect<any, any, any>
+    if (a.admitted) {
+      this.rejected = false
+      this.observer = a.observe
+      next = this.build!(this)
+      const deposit = this.deposit
+      if (deposit !== undefined) {
         this.deposit = undefined
-        if (deposit !== undefined && !Effect.isEffect(deposit)) deposit(this.clock!)
-        next = deposit !== undefined && Effect.isEffect(deposit) ? Effect.zipRight(deposit, classified) : classified
-      } else {
-        this.observer = undefined
-        next = this.reject(a.error, a.wait)
+        if (Effect.isEffect(deposit)) next = Effect.zipRight(deposit, next)
+        else deposit(this.clock!)
       }
-      return a.announce === undefined ? next : Effect.zipRight(a.announce, next)
-    })
+    } else {
+      this.observer = undefined
+      next = this.reject(a.error, a.wait)
+    }
+    return a.announce === undefined ? next : Effect.zipRight(a.announce, next)
   }
 
   /** A rejected attempt: the limits, then circuitOpen if its wait does not fit in maxTime, then the strategy. */
@@ -331,7 +343,7 @@ export class Run {
   private get again(): Effect.Effect<any, any, any> {
     return this.nextAttempt ??= Effect.suspend(() => {
       this.tries++
-      return this.attempt
+      return this.guard === undefined ? this.attempt : this.admit()
     })
   }
 
@@ -410,7 +422,8 @@ const executeWith = (
     // behind a guard the deposit waits for the first admitted attempt
     run.guard = guard
     run.deposit = unsafeDeposit ?? budget?.deposit
-    return run.attempt = run.admitting(build(run))
+    run.build = build
+    return run.admit()
   }
   const timed = (plan: Plan) =>
     Effect.clockWith((clock) => {
@@ -423,7 +436,7 @@ const executeWith = (
       : (plan: Plan) => Effect.zipRight(budget.deposit, run(plan))
   if (options.runtime !== undefined) return Effect.flatMap(options.runtime, deposited(timed))
   const plan = options.plan!
-  if (options.timed || unsafeDeposit !== undefined || guard !== undefined) return deposited(timed)(plan)
+  if (options.timed || unsafeDeposit !== undefined) return deposited(timed)(plan)
   // nothing needs the start time: the clock is looked up on the first retry, if any
   return deposited((p) => Effect.suspend(() => make(p, undefined)))(plan)
 }
