@@ -52,7 +52,12 @@ const GROUPS = [
   // retry budgets: the same policy with and without one, in the same run
   { scenario: "budgetSuccess", impls: ["ours", "ours+budget", "ours+redis"], processes: quick ? 2 : 3 },
   { scenario: "budgetRetry", impls: ["ours", "ours+budget"], processes: quick ? 2 : 3 },
-  { scenario: "budgetRetryRedis", impls: ["ours", "ours+redis"], processes: quick ? 1 : 3 }
+  { scenario: "budgetRetryRedis", impls: ["ours", "ours+redis"], processes: quick ? 1 : 3 },
+  // circuit breakers: closed on the success path (in the loop, and around the bare call),
+  // and a rejection against a bare Effect.fail
+  { scenario: "breakerSuccess", impls: ["ours", "ours+breaker"], processes: quick ? 2 : 3 },
+  { scenario: "breakerCall", impls: ["bare", "bare+breaker"], processes: quick ? 2 : 3 },
+  { scenario: "breakerReject", impls: ["fail", "breaker-reject"], processes: quick ? 2 : 3 }
 ].filter((g) => only === undefined || only.includes(g.scenario))
 
 const METRICS = {
@@ -113,6 +118,21 @@ const METRICS = {
     unit: "ns CPU/retry",
     kind: "ns",
     title: "5c. Redis budget on loopback, fails 3x with 0 waits: CPU per retry"
+  },
+  breakerSuccess: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "6a. circuit breaker, closed: success path of the retry loop, per call (ours vs ours+breaker)"
+  },
+  breakerCall: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "6b. circuit breaker, closed: the bare call vs breaker.execute(call), per call"
+  },
+  breakerReject: {
+    unit: "ns/op",
+    kind: "ns",
+    title: "6c. circuit breaker, isolated: a rejection vs a bare Effect.fail, per call (both under Effect.either)"
   },
   budgetRetryRedisWall: {
     unit: "ns/retry",
@@ -348,6 +368,9 @@ const vs = (metric, impl, baseline = "ours") => {
 ratios.budgetSuccess = vs("budgetSuccess", "ours+budget")
 ratios.budgetRetry = vs("budgetRetry", "ours+budget")
 ratios.redisBudgetSuccess = vs("budgetSuccess", "ours+redis")
+ratios.breakerSuccess = vs("breakerSuccess", "ours+breaker")
+ratios.breakerCall = vs("breakerCall", "bare+breaker", "bare")
+ratios.breakerReject = vs("breakerReject", "breaker-reject", "fail")
 const redisRoundTrip =
   scenarios.budgetRetryRedisWall?.["ours+redis"] !== undefined && scenarios.budgetRetryRedisWall?.ours !== undefined
     ? scenarios.budgetRetryRedisWall["ours+redis"] - scenarios.budgetRetryRedisWall.ours
@@ -374,7 +397,8 @@ const targets = [
   },
   { target: "budgetSuccess: ours+budget <= 1.1x ours", ratio: ratios.budgetSuccess, limit: 1.1 },
   { target: "budgetRetry: ours+budget <= 1.2x ours", ratio: ratios.budgetRetry, limit: 1.2 },
-  { target: "budgetSuccess: ours+redis <= 1.2x ours", ratio: ratios.redisBudgetSuccess, limit: 1.2 }
+  { target: "budgetSuccess: ours+redis <= 1.2x ours", ratio: ratios.redisBudgetSuccess, limit: 1.2 },
+  { target: "breakerSuccess: ours+breaker <= 1.1x ours", ratio: ratios.breakerSuccess, limit: 1.1 }
 ].filter((t) => t.ratio !== null).map((t) => ({ ...t, met: t.ratio <= t.limit }))
 
 const fmt = (kind, v) => {

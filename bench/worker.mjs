@@ -41,7 +41,12 @@ const EFFECT = [
   "effect-ours",
   "ours-intersect",
   "ours+budget",
-  "ours+redis"
+  "ours+redis",
+  "ours+breaker",
+  "bare",
+  "bare+breaker",
+  "fail",
+  "breaker-reject"
 ]
 const isEffect = EFFECT.includes(impl)
 
@@ -111,6 +116,23 @@ const SCENARIOS = {
     callsPerOp: 10,
     clock: "instant"
   },
+  // circuit breakers: the success path through a closed breaker (in the retry loop, and
+  // breaker.execute around the bare call), and a rejection against a bare Effect.fail
+  breakerSuccess: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 1,
+    clock: "instant"
+  },
+  breakerCall: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 1,
+    clock: "instant"
+  },
+  breakerReject: {
+    policy: { maxTries: 10, waitMillis: 1, growth: "constant", jitter: "none" },
+    callsPerOp: 0,
+    clock: "instant"
+  },
   // fails 3 times with zero waits: each retry of ours+redis is one round trip to Redis; on
   // the real clock, since the round trip's timeout is a sleep on the fiber's Clock
   budgetRetryRedis: {
@@ -119,11 +141,13 @@ const SCENARIOS = {
     clock: "real"
   }
 }
-const successLike = scenarioName === "success" || scenarioName === "budgetSuccess"
+const successLike = ["success", "budgetSuccess", "breakerSuccess", "breakerCall", "breakerReject"].includes(
+  scenarioName
+)
 const scenario = SCENARIOS[scenarioName]
 if (scenario === undefined) throw new Error(`unknown scenario ${scenarioName}`)
 const { policy, callsPerOp } = scenario
-const retriesPerOp = callsPerOp - 1
+const retriesPerOp = Math.max(0, callsPerOp - 1)
 
 // Effect's runtime needs ~100,000 operations before the JIT settles. The batch size doubles
 // until one batch lasts minBatchMs (150 ms on 1 ms timers), then warm-up goes on with it.
@@ -251,7 +275,18 @@ const runEffect = async () => {
       scope
     ))
   }
-  const retried = makeEffectImpl(impl, op, budget === undefined ? policy : { ...policy, budget })
+  let breaker
+  if (["ours+breaker", "bare+breaker", "breaker-reject"].includes(impl)) {
+    const { CircuitBreaker } = await import(process.env.EFFECT_BACKOFF_CORE ?? "@effect-backoff/core")
+    breaker = Effect.runSync(CircuitBreaker.make())
+    // isolated: every call is rejected (OpenError), the effect never runs
+    if (impl === "breaker-reject") Effect.runSync(breaker.isolate)
+  }
+  const retried = makeEffectImpl(impl, op, {
+    ...policy,
+    ...(budget === undefined ? {} : { budget }),
+    ...(breaker === undefined ? {} : { breaker })
+  })
   const batch = (n) =>
     Effect.suspend(() => {
       let i = 0
@@ -391,6 +426,7 @@ async function measure({ run, sleeps, virtual }) {
   if (scenarioName === "success") metrics.success = median(samples.map((s) => s.cpu / per))
   else if (scenarioName === "retryVirtual") metrics.retryVirtual = median(samples.map((s) => s.cpu / per))
   else if (scenarioName === "budgetSuccess") metrics.budgetSuccess = median(samples.map((s) => s.cpu / per))
+  else if (scenarioName.startsWith("breaker")) metrics[scenarioName] = median(samples.map((s) => s.cpu / per))
   else if (scenarioName === "budgetRetry") metrics.budgetRetry = median(samples.map((s) => s.cpu / per))
   else if (scenarioName === "budgetRetryRedis") {
     metrics.budgetRetryRedisCpu = median(samples.map((s) => s.cpu / per))

@@ -3,6 +3,10 @@
 //   ours+handlers   the same with three no-op handlers (onSuccess, onBackoff, onGiveup)
 //   ours+budget     `ours` with an in-memory RetryBudget (policy.budget, made by the worker)
 //   ours+redis      `ours` with a RedisRetryBudget on a loopback redis-server (policy.budget)
+//   ours+breaker    `ours` with a closed in-memory CircuitBreaker (policy.breaker)
+//   bare            the call itself; bare+breaker: breaker.execute(call) (policy.breaker)
+//   fail            Effect.either(Effect.fail(error)); breaker-reject: Effect.either of a
+//                   call through an isolated breaker (rejected, the call never runs)
 //   effect-loop     the smallest correct hand-written loop: catch, sleep via Clock, try again, count tries
 //   effect-raw      Effect.retry with the equivalent core Schedule
 //   ours-schedule   Backoff.retry(op, { schedule: policy }) with the policy built by piping
@@ -30,10 +34,12 @@ export const EFFECT_IMPLS = [
 ]
 
 const noop = () => {}
+const breakerError = new Error("unavailable")
 
 const ours = (op, policy, withHandlers) =>
   Backoff.onException(op, {
     ...(policy.budget === undefined ? {} : { budget: policy.budget }),
+    ...(policy.breaker === undefined ? {} : { breaker: policy.breaker }),
     wait: policy.growth === "expo"
       ? Wait.expo({ factor: policy.waitMillis })
       : Wait.constant({ interval: policy.waitMillis }),
@@ -103,6 +109,17 @@ export const makeEffectImpl = (impl, op, policy) => {
     case "ours+redis":
       if (policy.budget === undefined) throw new Error(`${impl} needs policy.budget`)
       return ours(op, policy, false)
+    case "ours+breaker":
+      if (policy.breaker === undefined) throw new Error(`${impl} needs policy.breaker`)
+      return ours(op, policy, false)
+    case "bare":
+      return op
+    case "bare+breaker":
+      return policy.breaker.execute(op)
+    case "fail":
+      return Effect.as(Effect.either(Effect.fail(breakerError)), 0)
+    case "breaker-reject":
+      return Effect.as(Effect.either(policy.breaker.execute(op)), 0)
     case "effect-loop":
       return loop(op, policy)
     case "effect-raw":

@@ -6,6 +6,7 @@
 // first: a wrong effect major fails here, with a sentence naming the versions needed
 import "./internal/effectVersion.js"
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
+import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/backoff.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
@@ -61,12 +62,13 @@ export interface BackoffDetails<A = unknown, E = unknown> extends BaseDetails {
 /**
  * Why a run gave up: its `giveup` (or `while` / `until`) said so, `maxTries` or `maxTime`
  * was reached, the wait strategy ran out (`"exhausted"`: a finite interval list, a
- * schedule that ended), or the retry budget had no token left.
+ * schedule that ended), the retry budget had no token left, or a circuit breaker rejected
+ * the attempt and its `retryAfter` did not fit in what is left of `maxTime` (`"circuitOpen"`).
  *
  * @since 0.2.0
  * @category models
  */
-export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget" | "circuitOpen"
 
 /**
  * Details of giving up: the last `exception` (onException) or `value` (onPredicate), and
@@ -392,6 +394,15 @@ export interface LoopOptions<A, E, D extends Events = AnyEvents<A, E>> {
    * retry withdraws a token, and with none left the run gives up (`reason: "budget"`).
    */
   readonly budget?: boolean | RetryBudget | undefined
+  /**
+   * A circuit breaker (since 0.3.0): `true` uses the `CircuitBreaker` in context, a
+   * breaker uses that one, a keyed breaker the breaker of the run's `target`. Every
+   * attempt goes through it; a rejection (`CircuitBreaker.OpenError`) is a failed try
+   * whose next wait is at least its `retryAfter`, and when that does not fit in what is
+   * left of `maxTime` the run gives up at once (`reason: "circuitOpen"`) with the
+   * `OpenError`. A rejected attempt neither deposits to nor withdraws from the budget.
+   */
+  readonly breaker?: boolean | CircuitBreaker.CircuitBreaker | CircuitBreaker.Keyed | undefined
 }
 
 /**
@@ -502,6 +513,9 @@ export type OptionsError<O> =
   | (O extends { readonly maxTries: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly maxTime: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly wait: infer X } ? RuntimeError<X> : never)
+  | (O extends { readonly breaker: infer B } ? BreakerError<B> : never)
+
+type BreakerError<B> = B extends undefined | false ? never : CircuitBreaker.OpenError
 
 type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
   : X extends Effect.Effect<infer V, any, infer R> ? R | (V extends Schedule.Schedule<any, any, infer R2> ? R2 : never)
@@ -519,6 +533,7 @@ type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
 export type OptionsContext<O> =
   | { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
   | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
+  | (O extends { readonly breaker: infer B } ? (true extends B ? CircuitBreaker.CircuitBreaker : never) : never)
 
 // options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
 // the declared `any` of their handler and Effect types: that says nothing about services
@@ -657,7 +672,7 @@ export type Retried<E, O> = unknown extends E ? RetriedAny<O> : RetriedTyped<E, 
  * @category models
  */
 export interface RetriedTyped<E, O> extends Applier {
-  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -667,7 +682,7 @@ export interface RetriedTyped<E, O> extends Applier {
  * @category models
  */
 export interface RetriedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -685,7 +700,7 @@ export type Repeated<A, O> = unknown extends A ? RepeatedAny<O> : RepeatedTyped<
  * @category models
  */
 export interface RepeatedTyped<A, O> extends Applier {
-  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -695,7 +710,7 @@ export interface RepeatedTyped<A, O> extends Applier {
  * @category models
  */
 export interface RepeatedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -1030,7 +1045,7 @@ export const retry: {
   <A, E, R, const O extends RetryOptions<NoInfer<E>> & Recurrence<NoInfer<E>>>(
     self: Effect.Effect<A, E, R>,
     options: KnownOptions<O, RetryOptions<NoInfer<E>>>
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.retryDual
 
 /**
@@ -1057,7 +1072,7 @@ export const repeat: {
   <A, E, R, const O extends RepeatOptions<NoInfer<A>> & Recurrence<NoInfer<A>>>(
     self: Effect.Effect<A, E, R>,
     options: KnownOptions<O, RepeatOptions<NoInfer<A>>>
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.repeatDual
 
 /**

@@ -142,6 +142,13 @@ export interface Options extends
    * `isTransientStatus`). Every other response is a success.
    */
   readonly retryOn?: ((response: HttpClientResponse.HttpClientResponse) => boolean) | undefined
+  /**
+   * The key of a keyed `breaker` (since 0.3.0): default the request URL's host
+   * (`api.example.com:8443`), so one host that is down does not open the circuit for the
+   * others. To the breaker a retryable response (`retryOn`) is a failure, as is a
+   * transport error.
+   */
+  readonly breakerKey?: ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
 }
 
 /**

@@ -9,6 +9,8 @@
  *
  * @since 0.3.0
  */
+// first: a wrong effect major fails here, with a sentence naming the versions needed
+import "./internal/effectVersion.js"
 import type { Duration, Effect, Schedule } from "effect"
 import type * as fc from "effect/FastCheck"
 import * as internal from "./internal/testing.js"

@@ -29,12 +29,14 @@ export type Outcome<A, E> = internal.Outcome<A, E>
 /**
  * One thing that happened. A `Call` is stamped when the call starts; the others when the
  * call they follow ends. `wait` is present on `Backoff` events, `reason` on `Giveup`.
+ * A `Rejected` event (since 0.3.0) is an attempt a circuit breaker (the `breaker` option)
+ * rejected: no call was made; its `Backoff` or `Giveup` follows at the same time.
  *
  * @since 0.1.0
  * @category models
  */
 export interface Event {
-  readonly _tag: "Call" | "Backoff" | "Success" | "Giveup"
+  readonly _tag: "Call" | "Rejected" | "Backoff" | "Success" | "Giveup"
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration

@@ -33,3 +33,8 @@ export * as Timeline from "./Timeline.js"
  * @since 0.2.0
  */
 export * as RetryBudget from "./RetryBudget.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as CircuitBreaker from "./CircuitBreaker.js"

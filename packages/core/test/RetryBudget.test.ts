@@ -565,7 +565,7 @@ describe("RetryBudget types", () => {
     expectTypeOf(task.pipe(RetryBudget.track())).toEqualTypeOf<Effect.Effect<number, string, RetryBudget.RetryBudget>>()
     expectTypeOf(task.pipe(RetryBudget.track(budget))).toEqualTypeOf<Effect.Effect<number, string, never>>()
     expectTypeOf<Backoff.GiveupDetails["reason"]>().toEqualTypeOf<
-      "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+      "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget" | "circuitOpen"
     >()
   })
 })

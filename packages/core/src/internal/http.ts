@@ -17,6 +17,7 @@ import {
 } from "effect"
 import { traced } from "./backoff.js"
 import * as callbacks from "./callbacks.js"
+import { guardOption } from "./circuitBreaker.js"
 import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
 import * as options from "./options.js"
@@ -236,7 +237,16 @@ const releaseOutcome = (input: unknown): Effect.Effect<void> | undefined => {
 // retryTransient
 // ---------------------------------------------------------------------------
 
-const HTTP_KEYS = [...options.COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn"]
+const HTTP_KEYS = [...options.COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn", "breakerKey"]
+
+/** @internal A keyed breaker's default key for a request: its URL's host (with the port, if any). */
+export const hostKey = (request: HttpClientRequest.HttpClientRequest): string => {
+  try {
+    return new URL(urlOf(request)).host
+  } catch {
+    return urlOf(request)
+  }
+}
 
 /** @internal */
 export const isHttpClient = (u: unknown): u is HttpClient.HttpClient =>
@@ -279,8 +289,21 @@ export const resolveTransient = (input: unknown): TransientOptions => {
     throw invalid("retryOn", o.retryOn, "a function (response) => boolean")
   }
   const retryOn = o.retryOn as callbacks.AnyPredicate | undefined
+  if (o.breakerKey !== undefined && typeof o.breakerKey !== "function") {
+    throw invalid("breakerKey", o.breakerKey, "a function (request) => string")
+  }
+  const keyOf = (o.breakerKey ?? hostKey) as (request: HttpClientRequest.HttpClientRequest) => string
+  const fails = retryOn === undefined
+    ? isTransientResponse
+    : (response: unknown) => callbacks.verdict(retryOn, response)
+  // to the breaker a retryable response is a failure; a keyed breaker is keyed by host
+  const guard = guardOption(
+    o.breaker,
+    (run) => keyOf(run.args[0] as HttpClientRequest.HttpClientRequest),
+    (value) => isResponse(value) && fails(value)
+  )
   return {
-    loop,
+    loop: { ...loop, guard },
     mode: makeMode(maxRetryAfterOption(o.maxRetryAfter)),
     retryOn: retryOn === undefined ? isTransientResponse : (response) => callbacks.verdict(retryOn, response),
     retryNonIdempotent: o.retryNonIdempotent === true
@@ -355,7 +378,7 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
     const target = loop.target ?? `${request.method} ${urlOf(request)}`
     return Effect.suspend(() => {
       const held: Held = { response: undefined }
-      const run = execute(loop, mode, target, [request], (run) => attempt(run, send, settings, held))
+      const run = execute(loop, mode, target, [request], (run) => attempt(run, run.guarded(send), settings, held))
       // interrupted (an outer timeout, in the sleep or before): nothing is left open
       return traced(
         loop,

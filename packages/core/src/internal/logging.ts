@@ -48,10 +48,10 @@ export const logGiveup = (
   Effect.logWithLevel(
     level,
     `Giving up ${target}(...) after ${tries} ${tries === 1 ? "try" : "tries"}${
-      reason === "budget" ? ": retry budget exhausted" : ""
+      reason === "budget" ? ": retry budget exhausted" : reason === "circuitOpen" ? ": circuit open" : ""
     } (${describeOutcome(outcome)})`
   ).pipe(Effect.annotateLogs(
-    reason === "budget"
+    reason === "budget" || reason === "circuitOpen"
       ? {
         "backoff.target": target,
         "backoff.tries": tries,

@@ -60,7 +60,37 @@ export interface LoopOptions {
   readonly budget: RetryBudget | true | undefined
   /** The run needs its start time: a time budget, handlers, taps or log lines. */
   readonly timed: boolean
+  /** Asked before every attempt (a circuit breaker), or an Effect giving it per run (one in context). */
+  readonly guard?: AttemptGuard | Effect.Effect<AttemptGuard, never, any> | undefined
 }
+
+/**
+ * @internal An attempt guard, asked before every attempt of a run, synchronously on the
+ * run's clock (a circuit breaker; an adaptive throttle is another). It admits the attempt
+ * (`observe` wraps the raw effect, to learn how it ended) or rejects it with an error and
+ * the least wait before the next attempt. A rejection is a failed try that never reached
+ * the service: it skips `giveup` and the retry budget (no deposit, no withdrawal); if its
+ * wait does not fit in what is left of `maxTime` the run gives up with `"circuitOpen"`.
+ * `announce` (a transition's log line) runs first.
+ */
+export interface AttemptGuard {
+  /** `clock` is the run's, when it has one yet; `undefined` asks again with one. */
+  readonly admit: (run: Run, clock: Clock.Clock | undefined) => Admission | undefined
+}
+
+/** @internal An attempt guard's answer. */
+export type Admission =
+  | {
+    readonly admitted: true
+    readonly observe: (attempt: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>
+    readonly announce: Effect.Effect<void> | undefined
+  }
+  | {
+    readonly admitted: false
+    readonly error: unknown
+    readonly wait: number
+    readonly announce: Effect.Effect<void> | undefined
+  }
 
 /** @internal Does a run of this plan need its start time? */
 export const needsStart = (plan: Plan): boolean =>
@@ -94,6 +124,16 @@ export class Run {
   attempt: Effect.Effect<any, any, any> = Effect.void
   /** The run's retry budget: one withdrawal per retry, after the limits and before onBackoff. */
   budget: RetryBudget | undefined = undefined
+  /** The run's attempt guard (a circuit breaker). */
+  guard: AttemptGuard | undefined = undefined
+  /** With a guard, the budget's deposit waits for the first admitted attempt. */
+  deposit: ((clock: Clock.Clock) => void) | Effect.Effect<void> | undefined = undefined
+  /** The guard's wrapper of the attempt now running. */
+  private observer: ((attempt: Effect.Effect<any, any, any>) => Effect.Effect<any, any, any>) | undefined
+  /** The attempt just ended was rejected by the guard: the input is its error, not the effect's. */
+  private rejected = false
+  /** The least sleep before the next attempt (a rejection's wait), in ms. */
+  private least = 0
 
   constructor(
     readonly options: LoopOptions,
@@ -109,6 +149,55 @@ export class Run {
     if (clock !== undefined && options.timed) this.start = monotonicMillis(clock)
   }
 
+  /** @internal The raw effect of the attempt being built, as the guard (if any) observes it. */
+  guarded(effect: Effect.Effect<any, any, any>): Effect.Effect<any, any, any> {
+    return this.observer === undefined ? effect : this.observer(effect)
+  }
+
+  /** @internal With a guard, the classified attempt is built per attempt, once admitted. */
+  build: ((run: Run) => Effect.Effect<any, any, any>) | undefined = undefined
+
+  /**
+   * @internal The next attempt through the guard, decided now, synchronously (a guard that
+   * needs the time and has no clock yet answers undefined: the clock is looked up once).
+   */
+  admit(): Effect.Effect<any, any, any> {
+    const a = this.guard!.admit(this, this.clock)
+    if (a === undefined) {
+      return Effect.clockWith((clock) => {
+        this.clock = clock
+        return this.admit()
+      })
+    }
+    let next: Effect.Effect<any, any, any>
+    if (a.admitted) {
+      this.rejected = false
+      this.observer = a.observe
+      next = this.build!(this)
+      const deposit = this.deposit
+      if (deposit !== undefined) {
+        this.deposit = undefined
+        if (Effect.isEffect(deposit)) next = Effect.zipRight(deposit, next)
+        else deposit(this.clock!)
+      }
+    } else {
+      this.observer = undefined
+      next = this.reject(a.error, a.wait)
+    }
+    return a.announce === undefined ? next : Effect.zipRight(a.announce, next)
+  }
+
+  /** A rejected attempt: the limits, then circuitOpen if its wait does not fit in maxTime, then the strategy. */
+  private reject(error: unknown, wait: number): Effect.Effect<any, any, any> {
+    this.rejected = true
+    const elapsed = this.options.timed ? monotonicMillis(this.clock!) - this.start : 0
+    const limit = plans.limitReached(this.plan, this.tries, elapsed, this.spent)
+    if (limit !== undefined) return this.giveUp(error, elapsed, limit)
+    if (wait === Infinity || !(wait <= this.plan.maxTime - elapsed)) return this.giveUp(error, elapsed, "circuitOpen")
+    this.least = wait
+    return this.limits(error, elapsed)
+  }
+
   details(elapsed: number, input?: unknown, hasInput?: boolean, wait?: Duration.Duration): Record<string, unknown> {
     const details: Record<string, unknown> = {
       target: this.target,
@@ -118,7 +207,7 @@ export class Run {
     }
     if (wait !== undefined) details.wait = wait
     if (hasInput) {
-      details[this.mode.key(input)] = input
+      details[this.rejected ? "exception" : this.mode.key(input)] = input
       if (this.mode.extra !== undefined) this.mode.extra(input, details)
     }
     return details
@@ -179,7 +268,7 @@ export class Run {
       const step = strategy.next(this.state, input)
       if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.budget === undefined && plan.budget === undefined
+      return this.rejected || (this.budget === undefined && plan.budget === undefined)
         ? this.jitter(input, elapsed, step.wait)
         : this.withdraw(input, elapsed, step.wait)
     }
@@ -190,7 +279,7 @@ export class Run {
       this.held = decision.held
       if (n === undefined) return this.giveUp(input, elapsed, plans.heldReason(decision.held))
       this.state = n[0]
-      return this.budget === undefined && plan.budget === undefined
+      return this.rejected || (this.budget === undefined && plan.budget === undefined)
         ? this.jitter(input, elapsed, n[1])
         : this.withdraw(input, elapsed, n[1])
     })
@@ -235,6 +324,8 @@ export class Run {
 
   private backoff(input: unknown, elapsed: number, wait: number): Effect.Effect<any, any, any> {
     let sleep = wait
+    if (this.least > sleep) sleep = this.least
+    this.least = 0
     const floor = this.mode.floor
     if (floor !== undefined) {
       const least = floor(input, this.clock!.unsafeCurrentTimeMillis())
@@ -306,14 +397,15 @@ export class Run {
   private get again(): Effect.Effect<any, any, any> {
     return this.nextAttempt ??= Effect.suspend(() => {
       this.tries++
-      return this.attempt
+      return this.guard === undefined ? this.attempt : this.admit()
     })
   }
 
   /** @internal Gives up on `input` for `reason`: log line, onGiveup handlers and taps, then the mode's result. */
   giveUp(input: unknown, elapsed: number, reason: GiveupReason): Effect.Effect<any, any, any> {
     const options = this.options
-    const finish = this.mode.finish(input)
+    // a rejection has no value to return: onPredicate and repeat fail with its error
+    const finish = this.rejected && this.mode.key(input) === "value" ? Effect.fail(input) : this.mode.finish(input)
     const taps = this.plan.onGiveup
     let handlers = this.settleHeld(input, elapsed, reason)
     if (!options.logger && options.onGiveup === undefined && taps === undefined && handlers === undefined) {
@@ -349,12 +441,25 @@ export const execute = (
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
+  const guard = options.guard
+  if (guard === undefined || !Effect.isEffect(guard)) return withBudget(options, mode, target, args, build, guard)
+  return Effect.flatMap(guard, (g) => withBudget(options, mode, target, args, build, g))
+}
+
+const withBudget = (
+  options: LoopOptions,
+  mode: RetryMode,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>,
+  guard: AttemptGuard | undefined
+): Effect.Effect<any, any, any> => {
   const budget = options.budget
-  if (budget === undefined) return executeWith(options, mode, target, args, build, undefined)
+  if (budget === undefined) return executeWith(options, mode, target, args, build, undefined, guard)
   if (budget === true) {
-    return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service))
+    return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service, guard))
   }
-  return executeWith(options, mode, target, args, build, budget)
+  return executeWith(options, mode, target, args, build, budget, guard)
 }
 
 const executeWith = (
@@ -363,7 +468,8 @@ const executeWith = (
   target: string,
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>,
-  budget: RetryBudget | undefined
+  budget: RetryBudget | undefined,
+  guard: AttemptGuard | undefined
 ): Effect.Effect<any, any, any> => {
   // an in-memory budget deposits synchronously, in the step that makes the Run: the
   // success path gains no Effect step; another (Redis) deposits through its Effect
@@ -371,16 +477,20 @@ const executeWith = (
   const make = (plan: Plan, clock: Clock.Clock | undefined) => {
     const run = new Run(options, plan, mode, target, args, clock)
     run.budget = budget
-    run.attempt = build(run)
-    return run.attempt
+    if (guard === undefined) return run.attempt = build(run)
+    // behind a guard the deposit waits for the first admitted attempt
+    run.guard = guard
+    run.deposit = unsafeDeposit ?? budget?.deposit
+    run.build = build
+    return run.admit()
   }
   const timed = (plan: Plan) =>
     Effect.clockWith((clock) => {
-      if (unsafeDeposit !== undefined) unsafeDeposit(clock)
+      if (unsafeDeposit !== undefined && guard === undefined) unsafeDeposit(clock)
       return make(plan, clock)
     })
   const deposited = (run: (plan: Plan) => Effect.Effect<any, any, any>) =>
-    budget === undefined || unsafeDeposit !== undefined
+    budget === undefined || unsafeDeposit !== undefined || guard !== undefined
       ? run
       : (plan: Plan) => Effect.zipRight(budget.deposit, run(plan))
   if (options.runtime !== undefined) return Effect.flatMap(options.runtime, deposited(timed))

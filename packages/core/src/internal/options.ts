@@ -1,6 +1,7 @@
 import { Effect, LogLevel } from "effect"
 import type { Schedule } from "effect"
 import * as callbacks from "./callbacks.js"
+import { guardOption } from "./circuitBreaker.js"
 import * as jitter from "./jitter.js"
 import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
@@ -20,7 +21,8 @@ export const LOOP_KEYS: ReadonlyArray<string> = [
   "giveupLogLevel",
   "target",
   "span",
-  "budget"
+  "budget",
+  "breaker"
 ]
 
 /** @internal The option names that build a policy (python-backoff's spelling). */
@@ -185,6 +187,7 @@ export const loopOptions = (
     target: o.target as string | undefined,
     span: o.span === true || typeof o.span === "string" ? o.span : undefined,
     budget: budgetOption(o.budget),
+    guard: guardOption(o.breaker),
     timed: logger || policy.runtime !== undefined || (policy.plan !== undefined && needsStart(policy.plan)) ||
       onSuccess !== undefined || onBackoff !== undefined || onGiveup !== undefined
   }

@@ -76,9 +76,10 @@ export const jitterWait = (jitter: JitterFunction | undefined, wait: number): Ef
 /**
  * @internal Why a run gave up: its `giveup`/`while` said so, `maxTries` or `maxTime` was
  * reached, the strategy ran out (a finite interval list, a schedule that ended), or the
- * retry budget had no token left.
+ * retry budget had no token left, or a circuit breaker rejected the attempt and its
+ * `retryAfter` did not fit in what is left of `maxTime`.
  */
-export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget"
+export type GiveupReason = "giveup" | "maxTries" | "maxTime" | "exhausted" | "budget" | "circuitOpen"
 
 /** @internal A tap (`Backoff.tapBackoff` / `tapGiveup`) and the details key its input goes under. */
 export interface Tap {

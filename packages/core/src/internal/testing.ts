@@ -437,7 +437,7 @@ export const outcomes = <A = string, E = string>(input: unknown = {}): fc.Arbitr
 
 /** @internal One event of a Timeline run (the public `Timeline.Event`). */
 export interface Event {
-  readonly _tag: "Call" | "Backoff" | "Success" | "Giveup"
+  readonly _tag: "Call" | "Rejected" | "Backoff" | "Success" | "Giveup"
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration

@@ -1,6 +1,7 @@
 import { Clock, Duration, Effect, Random } from "effect"
 import * as backoff from "./backoff.js"
 import { addHandler } from "./callbacks.js"
+import { OpenError } from "./circuitBreaker.js"
 import { isAnySchedule } from "./plan.js"
 import type { GiveupReason } from "./plan.js"
 import { durationMillis, invalid } from "./validate.js"
@@ -59,7 +60,7 @@ export class VirtualClock implements Clock.Clock {
 export const DEFAULT_SEED = "effect-backoff"
 
 type Event = {
-  readonly _tag: "Call" | "Backoff" | "Success" | "Giveup"
+  readonly _tag: "Call" | "Rejected" | "Backoff" | "Success" | "Giveup"
   readonly at: Duration.Duration
   readonly tries: number
   readonly wait?: Duration.Duration
@@ -105,12 +106,15 @@ const timeline = (
     const recorded = {
       ...o,
       onBackoff: prepend((d) => {
+        // a circuit breaker's rejection: an attempt that made no call
+        if (d.exception instanceof OpenError) events.push({ _tag: "Rejected", at: at(), tries: d.tries })
         events.push({ _tag: "Backoff", at: at(), tries: d.tries, wait: d.wait })
       }, o.onBackoff),
       onSuccess: prepend((d) => {
         events.push({ _tag: "Success", at: at(), tries: d.tries })
       }, o.onSuccess),
       onGiveup: prepend((d) => {
+        if (d.exception instanceof OpenError) events.push({ _tag: "Rejected", at: at(), tries: d.tries })
         events.push({ _tag: "Giveup", at: at(), tries: d.tries, reason: d.reason })
       }, o.onGiveup)
     }

@@ -140,7 +140,7 @@ describe("Timeline", () => {
     expectTypeOf<R["total"]>().toEqualTypeOf<Duration.Duration>()
     expectTypeOf<R["calls"]>().toEqualTypeOf<number>()
     expectTypeOf<R["cutOff"]>().toEqualTypeOf<boolean>()
-    expectTypeOf<Timeline.Event["_tag"]>().toEqualTypeOf<"Call" | "Backoff" | "Success" | "Giveup">()
+    expectTypeOf<Timeline.Event["_tag"]>().toEqualTypeOf<"Call" | "Rejected" | "Backoff" | "Success" | "Giveup">()
     expectTypeOf<Timeline.Event["wait"]>().toEqualTypeOf<Duration.Duration | undefined>()
   })
 
