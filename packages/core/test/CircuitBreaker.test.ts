@@ -448,7 +448,7 @@ describe("the breaker option", () => {
       yield* breaker.isolate
       yield* captureLogs(Effect.either(ok.pipe(Backoff.onException({ breaker, target: "pay" }))), lines)
       expect(lines.map((l) => l.message)).toContain(
-        "Giving up pay(...) after 1 tries: circuit open (OpenError: circuit breaker circuit-breaker is isolated: until reset)"
+        "Giving up pay(...) after 1 try: circuit open (OpenError: circuit breaker circuit-breaker is isolated: until reset)"
       )
     }))
 
