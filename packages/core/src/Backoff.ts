@@ -10,6 +10,7 @@ import * as hedging from "./internal/hedge.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
 import type { Jitter } from "./Jitter.js"
+import type { AdaptiveThrottle, ThrottledError } from "./AdaptiveThrottle.js"
 import type { RetryBudget } from "./RetryBudget.js"
 
 export {
@@ -237,6 +238,14 @@ export interface LoopOptions<A, E> {
    * retry withdraws a token, and with none left the run gives up (`reason: "budget"`).
    */
   readonly budget?: boolean | RetryBudget | undefined
+  /**
+   * An adaptive throttle (since 0.3.0): `true` uses the `AdaptiveThrottle` in context, an
+   * `AdaptiveThrottle` value uses that one. Each attempt goes through it; an attempt it
+   * rejects locally is a failed attempt that never reached the service: retried by the
+   * policy whatever `exception` / `giveup` / `while` say, withdrawing no budget token. A
+   * run that gives up on it fails with `ThrottledError`.
+   */
+  readonly throttle?: boolean | AdaptiveThrottle | undefined
 }
 
 /**
@@ -342,6 +351,7 @@ type RuntimeError<X> = X extends Effect.Effect<any, infer E, any> ? E | InvalidO
  * @category type-level
  */
 export type OptionsError<O> =
+  | (O extends { readonly throttle: infer T } ? ([T] extends [false | undefined] ? never : ThrottledError) : never)
   | (O extends { readonly maxTries: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly maxTime: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly wait: infer X } ? RuntimeError<X> : never)
@@ -362,6 +372,7 @@ type ContextOf<X> = X extends Schedule.Schedule<any, any, infer R> ? R
 export type OptionsContext<O> =
   | { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
   | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
+  | (O extends { readonly throttle: infer T } ? (true extends T ? AdaptiveThrottle : never) : never)
 
 // options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
 // the declared `any` of their handler and Effect types: that says nothing about services
@@ -478,7 +489,7 @@ export type Retried<E, O> = unknown extends E ? RetriedAny<O> : RetriedTyped<E, 
  * @category models
  */
 export interface RetriedTyped<E, O> extends Applier {
-  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -488,7 +499,7 @@ export interface RetriedTyped<E, O> extends Applier {
  * @category models
  */
 export interface RetriedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -506,7 +517,7 @@ export type Repeated<A, O> = unknown extends A ? RepeatedAny<O> : RepeatedTyped<
  * @category models
  */
 export interface RepeatedTyped<A, O> extends Applier {
-  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -516,7 +527,7 @@ export interface RepeatedTyped<A, O> extends Applier {
  * @category models
  */
 export interface RepeatedAny<O> extends Applier {
-  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | OptionsContext<O>>
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 }
 
 /**
@@ -829,7 +840,7 @@ export const retry: {
   <A, E, R, const O extends NoExcessProperties<RetryOptions<NoInfer<E>>, O>>(
     self: Effect.Effect<A, E, R>,
     options: O
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.retryDual
 
 /**
@@ -856,7 +867,7 @@ export const repeat: {
   <A, E, R, const O extends NoExcessProperties<RepeatOptions<NoInfer<A>>, O>>(
     self: Effect.Effect<A, E, R>,
     options: O
-  ): Effect.Effect<A, E, R | OptionsContext<O>>
+  ): Effect.Effect<A, E | OptionsError<O>, R | OptionsContext<O>>
 } = internal.repeatDual
 
 /**

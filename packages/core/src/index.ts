@@ -30,3 +30,8 @@ export * as Timeline from "./Timeline.js"
  * @since 0.2.0
  */
 export * as RetryBudget from "./RetryBudget.js"
+
+/**
+ * @since 0.3.0
+ */
+export * as AdaptiveThrottle from "./AdaptiveThrottle.js"

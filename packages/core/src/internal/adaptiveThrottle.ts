@@ -164,23 +164,29 @@ export class Window {
 }
 
 /**
- * @internal The key of a throttle's guard, used by the retry loop and HttpBackoff:
- * `guard(effect, onReject, accepted?)` counts a request, draws, and either runs
- * `onReject(error)` or the effect, counting its outcome as `accepted` (default the
- * throttle's `isAccepted`) says.
+ * @internal A throttle's two halves, for the retry loop and HttpBackoff, which put them in
+ * different places: `admit(onReject, proceed)` counts a request and draws (a rejection
+ * runs `onReject(error)`, else `proceed`); `observe(self, accepted?)` counts `self`'s
+ * outcome as accepted when `accepted` says so (where it answers `undefined`, or is absent:
+ * the throttle's `isAccepted`).
  */
-export const Guard: unique symbol = Symbol.for("@effect-backoff/core/AdaptiveThrottle/guard")
+export const Internals: unique symbol = Symbol.for("@effect-backoff/core/AdaptiveThrottle/internals")
 
 /** @internal */
-export type GuardFn = <A, E, R, B, E2, R2>(
-  self: Effect.Effect<A, E, R>,
-  onReject: (error: ThrottledError) => Effect.Effect<B, E2, R2>,
-  accepted?: (exit: Exit.Exit<A, E>) => boolean
-) => Effect.Effect<A | B, E | E2, R | R2>
+export interface Halves {
+  readonly admit: <A, E, R, B, E2, R2>(
+    onReject: (error: ThrottledError) => Effect.Effect<B, E2, R2>,
+    proceed: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A | B, E | E2, R | R2>
+  readonly observe: <A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    accepted?: ((exit: Exit.Exit<A, E>) => boolean | undefined) | undefined
+  ) => Effect.Effect<A, E, R>
+}
 
-/** @internal The guard of a throttle. */
-export const guardOf = (throttle: AdaptiveThrottle): GuardFn =>
-  (throttle as unknown as { readonly [Guard]: GuardFn })[Guard]
+/** @internal The halves of a throttle. */
+export const halvesOf = (throttle: AdaptiveThrottle): Halves =>
+  (throttle as unknown as { readonly [Internals]: Halves })[Internals]
 
 /** @internal */
 export const isAdaptiveThrottle = (u: unknown): u is AdaptiveThrottle =>
@@ -192,34 +198,33 @@ export const unsafeMake = (settings: Resolved): AdaptiveThrottle => {
   const requestsMetric = Metric.tagged(requestsTotal, "throttle", settings.name)
   const rejectionsMetric = Metric.tagged(rejectionsTotal, "throttle", settings.name)
   const probabilityMetric = Metric.tagged(rejectionProbability, "throttle", settings.name)
-  const guard: GuardFn = (self, onReject, accepted) =>
+  const admit: Halves["admit"] = (onReject, proceed) =>
     Effect.clockWith((clock) => {
       const now = monotonicMillis(clock)
       const p = window.probability(now)
       window.request(now)
       requestsMetric.unsafeUpdate(1, [])
       probabilityMetric.unsafeUpdate(p, [])
-      const run = Effect.onExit(self, (exit) =>
-        Effect.sync(() => {
-          if (Exit.isInterrupted(exit)) return
-          if (accepted === undefined ? settings.isAccepted(exit) : accepted(exit)) {
-            window.accept(monotonicMillis(clock))
-          }
-        }))
-      if (p === 0) return run
+      if (p === 0) return proceed
       return Effect.randomWith((random) =>
         Effect.flatMap(random.next, (u): Effect.Effect<any, any, any> => {
-          if (u >= p) return run
+          if (u >= p) return proceed
           rejectionsMetric.unsafeUpdate(1, [])
           return onReject(new ThrottledError({ probability: p, name: settings.name }))
         })
       )
     })
+  const observe: Halves["observe"] = (self, accepted) =>
+    Effect.onExit(self, (exit) =>
+      Exit.isInterrupted(exit) ? Effect.void : Effect.clockWith((clock) => {
+        if (accepted?.(exit) ?? settings.isAccepted(exit)) window.accept(monotonicMillis(clock))
+        return Effect.void
+      }))
   return {
     [TypeId]: TypeId,
-    [Guard]: guard,
+    [Internals]: { admit, observe },
     name: settings.name,
-    execute: (self) => guard(self, Effect.fail),
+    execute: (self) => admit(Effect.fail, observe(self)),
     stats: Effect.clockWith((clock) =>
       Effect.sync(() => {
         const probability = window.probability(monotonicMillis(clock))

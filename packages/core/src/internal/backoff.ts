@@ -187,13 +187,13 @@ export const applyTo = (
 ): any => {
   if (Effect.isEffect(self)) {
     const target = loop.target ?? "effect"
-    return traced(loop, target, execute(loop, mode, target, [], (run) => build(run, self)))
+    return traced(loop, target, execute(loop, mode, target, [], (run) => build(run, run.observe(self))))
   }
   if (typeof self === "function") {
     const target = loop.target ?? (self.name || "effect")
     const wrapped = (...args: Array<unknown>) => {
       const call = callTarget(self, args)
-      return traced(loop, target, execute(loop, mode, target, args, (run) => build(run, call)))
+      return traced(loop, target, execute(loop, mode, target, args, (run) => build(run, run.observe(call))))
     }
     // keep the name, so a policy stacked on this function still reports the original target
     return Object.defineProperty(wrapped, "name", { value: target })

@@ -1,5 +1,7 @@
 import { Duration, Effect } from "effect"
-import type { Clock, LogLevel } from "effect"
+import type { Clock, Exit, LogLevel } from "effect"
+import type { AdaptiveThrottle, ThrottledError } from "./adaptiveThrottle.js"
+import { halvesOf, tag as throttleTag } from "./adaptiveThrottle.js"
 import * as callbacks from "./callbacks.js"
 import * as logging from "./logging.js"
 import * as plans from "./plan.js"
@@ -58,6 +60,8 @@ export interface LoopOptions {
   readonly span: string | true | undefined
   /** The retry budget: a value, `true` for the one in context, or undefined for none. */
   readonly budget: RetryBudget | true | undefined
+  /** The adaptive throttle: a value, `true` for the one in context, or undefined for none. */
+  readonly throttle: AdaptiveThrottle | true | undefined
   /** The run needs its start time: a time budget, handlers, taps or log lines. */
   readonly timed: boolean
 }
@@ -92,6 +96,14 @@ export class Run {
   attempt: Effect.Effect<any, any, any> = Effect.void
   /** The run's retry budget: one withdrawal per retry, after the limits and before onBackoff. */
   budget: RetryBudget | undefined = undefined
+  /** The run's adaptive throttle: each attempt is admitted or rejected locally before it runs. */
+  throttle: AdaptiveThrottle | undefined = undefined
+  /**
+   * The input being handled is a local rejection (ThrottledError): a failed attempt that
+   * never reached the service, retried whatever `giveup`/`while` say, withdrawing nothing
+   * from the budget; giving up on it fails with it.
+   */
+  private rejection = false
 
   constructor(
     readonly options: LoopOptions,
@@ -116,7 +128,7 @@ export class Run {
     }
     if (wait !== undefined) details.wait = wait
     if (hasInput) {
-      details[this.mode.key(input)] = input
+      details[this.rejection ? "exception" : this.mode.key(input)] = input
       if (this.mode.extra !== undefined) this.mode.extra(input, details)
     }
     return details
@@ -148,6 +160,7 @@ export class Run {
     }
     const clock = this.clock
     return Effect.suspend(() => {
+      this.rejection = false
       // a run that is not timed has no start and no use for elapsed (no budget, no details)
       const elapsed = this.options.timed ? monotonicMillis(clock) - this.start : 0
       const giveup = this.options.giveup
@@ -157,6 +170,23 @@ export class Run {
         (stop) => stop ? this.giveUp(input, elapsed, "giveup") : this.limits(input, elapsed)
       )
     })
+  }
+
+  /** @internal The throttle rejected this attempt: straight to the limits (no giveup, no budget). */
+  rejected(error: ThrottledError): Effect.Effect<any, any, any> {
+    return Effect.clockWith((clock) => {
+      this.clock ??= clock
+      this.rejection = true
+      return this.limits(error, this.options.timed ? monotonicMillis(clock) - this.start : 0)
+    })
+  }
+
+  /** @internal The raw call, its outcome counted by the run's throttle (if any). */
+  observe<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    accepted?: (exit: Exit.Exit<A, E>) => boolean | undefined
+  ): Effect.Effect<A, E, R> {
+    return this.throttle === undefined ? self : halvesOf(this.throttle).observe(self, accepted)
   }
 
   private limits(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
@@ -169,7 +199,7 @@ export class Run {
       const step = strategy.next(this.state, input)
       if (step === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = step
-      return this.budget === undefined
+      return this.budget === undefined || this.rejection
         ? this.jitter(input, elapsed, step.wait)
         : this.withdraw(input, elapsed, step.wait)
     }
@@ -179,7 +209,9 @@ export class Run {
     return Effect.flatMap(next, (n) => {
       if (n === undefined) return this.giveUp(input, elapsed, "exhausted")
       this.state = n[0]
-      return this.budget === undefined ? this.jitter(input, elapsed, n[1]) : this.withdraw(input, elapsed, n[1])
+      return this.budget === undefined || this.rejection
+        ? this.jitter(input, elapsed, n[1])
+        : this.withdraw(input, elapsed, n[1])
     })
   }
 
@@ -257,7 +289,7 @@ export class Run {
   /** @internal Gives up on `input` for `reason`: log line, onGiveup handlers and taps, then the mode's result. */
   giveUp(input: unknown, elapsed: number, reason: GiveupReason): Effect.Effect<any, any, any> {
     const options = this.options
-    const finish = this.mode.finish(input)
+    const finish = this.rejection ? Effect.fail(input) : this.mode.finish(input)
     const taps = this.plan.onGiveup
     if (!options.logger && options.onGiveup === undefined && taps === undefined) return finish
     const log = options.logger
@@ -282,6 +314,26 @@ export class Run {
  * clock's start is taken, just before the first call.
  */
 export const execute = (
+  options: LoopOptions,
+  mode: RetryMode,
+  target: string,
+  args: ReadonlyArray<unknown>,
+  build: (run: Run) => Effect.Effect<any, any, any>
+): Effect.Effect<any, any, any> => {
+  const throttle = options.throttle
+  if (throttle === undefined) return budgeted(options, mode, target, args, build)
+  // each attempt is admitted first: a local rejection goes to `run.rejected`, past the classification
+  const throttled = (t: AdaptiveThrottle) => (run: Run) => {
+    run.throttle = t
+    return halvesOf(t).admit((error) => run.rejected(error), build(run))
+  }
+  if (throttle === true) {
+    return Effect.flatMap(throttleTag, (t) => budgeted(options, mode, target, args, throttled(t)))
+  }
+  return budgeted(options, mode, target, args, throttled(throttle))
+}
+
+const budgeted = (
   options: LoopOptions,
   mode: RetryMode,
   target: string,

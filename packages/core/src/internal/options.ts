@@ -5,6 +5,7 @@ import * as jitter from "./jitter.js"
 import type { LoopOptions } from "./loop.js"
 import { needsStart } from "./loop.js"
 import * as plans from "./plan.js"
+import { throttleOption } from "./adaptiveThrottle.js"
 import { budgetOption } from "./retryBudget.js"
 import * as validate from "./validate.js"
 import { durationMillis, invalid, maxTriesValue } from "./validate.js"
@@ -20,7 +21,8 @@ export const LOOP_KEYS: ReadonlyArray<string> = [
   "giveupLogLevel",
   "target",
   "span",
-  "budget"
+  "budget",
+  "throttle"
 ]
 
 /** @internal The option names that build a policy (python-backoff's spelling). */
@@ -185,6 +187,7 @@ export const loopOptions = (
     target: o.target as string | undefined,
     span: o.span === true || typeof o.span === "string" ? o.span : undefined,
     budget: budgetOption(o.budget),
+    throttle: throttleOption(o.throttle),
     timed: logger || policy.runtime !== undefined || (policy.plan !== undefined && needsStart(policy.plan)) ||
       onSuccess !== undefined || onBackoff !== undefined || onGiveup !== undefined
   }
