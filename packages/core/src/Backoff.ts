@@ -5,12 +5,12 @@
  */
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
 import type { NoExcessProperties } from "effect/Types"
+import type { AdaptiveThrottle, ThrottledError } from "./AdaptiveThrottle.js"
 import * as internal from "./internal/backoff.js"
 import * as hedging from "./internal/hedge.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
 import type { Jitter } from "./Jitter.js"
-import type { AdaptiveThrottle, ThrottledError } from "./AdaptiveThrottle.js"
 import type { RetryBudget } from "./RetryBudget.js"
 
 export {
@@ -997,8 +997,7 @@ export interface LatencyQuantileOptions {
  * @since 0.3.0
  * @category hedging
  */
-export const latencyQuantile: (q: number, options?: LatencyQuantileOptions) => LatencyQuantile =
-  hedging.latencyQuantile
+export const latencyQuantile: (q: number, options?: LatencyQuantileOptions) => LatencyQuantile = hedging.latencyQuantile
 
 /**
  * Options of `hedge`.

@@ -97,7 +97,9 @@ describe("Backoff.hedge", () => {
   it.effect("a failure while accepts starts the next copy at once; all failed gives the first copy's error", () =>
     Effect.gen(function*() {
       const s = scripted([30, 10, 500], ["slow", "slow", "slow"])
-      const hedged = s.call.pipe(Backoff.hedge({ delay: "100 millis", maxAttempts: 3, while: (e) => e._tag === "Slow" }))
+      const hedged = s.call.pipe(
+        Backoff.hedge({ delay: "100 millis", maxAttempts: 3, while: (e) => e._tag === "Slow" })
+      )
       const exit = yield* settle(hedged, [30, 10, 500])
       expect(exit).toStrictEqual(Exit.fail(new Slow({ copy: 0 })))
       expect(s.trace.starts).toStrictEqual([0, 30, 40])
