@@ -6,8 +6,11 @@
 // first: a wrong effect major fails here, with a sentence naming the versions needed
 import "./internal/effectVersion.js"
 import type { Config, Duration, Effect, LogLevel, Option, Schedule } from "effect"
+import type { NoExcessProperties } from "effect/Types"
+import type { AdaptiveThrottle, ThrottledError } from "./AdaptiveThrottle.js"
 import type * as CircuitBreaker from "./CircuitBreaker.js"
 import * as internal from "./internal/backoff.js"
+import * as hedging from "./internal/hedge.js"
 import * as observe from "./internal/observe.js"
 import type { InvalidOptionError } from "./InvalidOptionError.js"
 import type { Jitter } from "./Jitter.js"
@@ -403,6 +406,14 @@ export interface LoopOptions<A, E, D extends Events = AnyEvents<A, E>> {
    * `OpenError`. A rejected attempt neither deposits to nor withdraws from the budget.
    */
   readonly breaker?: boolean | CircuitBreaker.CircuitBreaker | CircuitBreaker.Keyed | undefined
+  /**
+   * An adaptive throttle (since 0.3.0): `true` uses the `AdaptiveThrottle` in context, an
+   * `AdaptiveThrottle` value uses that one. Each attempt goes through it; an attempt it
+   * rejects locally is a failed attempt that never reached the service: retried by the
+   * policy whatever `exception` / `giveup` / `while` say, withdrawing no budget token. A
+   * run that gives up on it fails with `ThrottledError`.
+   */
+  readonly throttle?: boolean | AdaptiveThrottle | undefined
 }
 
 /**
@@ -510,6 +521,7 @@ type RuntimeError<X> = X extends Effect.Effect<any, infer E, any> ? E | InvalidO
  * @category type-level
  */
 export type OptionsError<O> =
+  | (O extends { readonly throttle: infer T } ? ([T] extends [false | undefined] ? never : ThrottledError) : never)
   | (O extends { readonly maxTries: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly maxTime: infer X } ? RuntimeError<X> : never)
   | (O extends { readonly wait: infer X } ? RuntimeError<X> : never)
@@ -534,6 +546,7 @@ export type OptionsContext<O> =
   | { [K in keyof O]-?: NotAny<ContextOf<O[K]>> }[keyof O]
   | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
   | (O extends { readonly breaker: infer B } ? (true extends B ? CircuitBreaker.CircuitBreaker : never) : never)
+  | (O extends { readonly throttle: infer T } ? (true extends T ? AdaptiveThrottle : never) : never)
 
 // options typed with the wide `ExceptionOptions` / `PredicateOptions` (not inferred) carry
 // the declared `any` of their handler and Effect types: that says nothing about services
@@ -1139,3 +1152,166 @@ export const withMetrics: <const O extends CommonOptions<any, any, any>>(options
  * @category observability
  */
 export const withTracing: <const O extends CommonOptions<any, any, any>>(options: O) => O = observe.withTracing
+
+/**
+ * A hedging delay that follows the service: the q-quantile of the last `window`
+ * successful latencies (default 100), never below `floor` (default 10 millis), and the
+ * floor alone until `minSamples` latencies exist (default 10). One value is one tracker:
+ * give the same value to every hedge of one call site, so they learn from each other.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LatencyQuantile {
+  /** The quantile, in (0, 1]. */
+  readonly quantile: number
+  /** How many of the last successful latencies count. */
+  readonly window: number
+  /** Below this many samples the delay is the floor. */
+  readonly minSamples: number
+  /** The delay now, in milliseconds. */
+  readonly currentMillis: () => number
+  /** Records one successful latency, in milliseconds (hedges do it for their winners). */
+  readonly record: (millis: number) => void
+  /** How many samples the window holds. */
+  readonly size: () => number
+}
+
+/**
+ * Options of `latencyQuantile`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface LatencyQuantileOptions {
+  /** How many of the last successful latencies count (default 100). */
+  readonly window?: number | undefined
+  /** Until this many latencies exist the delay is `floor` (default 10, at most `window`). */
+  readonly minSamples?: number | undefined
+  /** The shortest delay (default 10 millis). */
+  readonly floor?: Duration.DurationInput | undefined
+}
+
+/**
+ * A hedge `delay` that adapts: the q-quantile of the recent successful latencies, so
+ * only the slow tail is hedged (`latencyQuantile(0.95)` hedges the slowest 5%).
+ *
+ * **Details**
+ *
+ * Each hedge reads the delay when it starts and records its winner's latency (from that
+ * copy's own start) when it succeeds. Losers are interrupted, so their latencies are
+ * never known: the tracker sees the faster copy, which errs on the side of hedging a
+ * little more. Bad options throw `InvalidOptionError`.
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@effect-backoff/core"
+ *
+ * const p95 = Backoff.latencyQuantile(0.95, { window: 20, minSamples: 5, floor: "5 millis" })
+ * for (let i = 1; i <= 20; i++) p95.record(i)
+ * console.log(p95.currentMillis()) // 19
+ * ```
+ *
+ * @since 0.3.0
+ * @category hedging
+ */
+export const latencyQuantile: (q: number, options?: LatencyQuantileOptions) => LatencyQuantile = hedging.latencyQuantile
+
+/**
+ * Options of `hedge`.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface HedgeOptions<E> {
+  /** When the next copy starts if none has finished: a duration, or `latencyQuantile(q)`. Required. */
+  readonly delay: Duration.DurationInput | LatencyQuantile
+  /** Copies in all, the first counted (default 2; 1 means no hedging). */
+  readonly maxAttempts?: number | undefined
+  /** A copy failing with an error this accepts starts the next copy at once (default: every error). */
+  readonly while?: ((error: E) => Verdict) | undefined
+  /** Each extra copy withdraws one token: `true` from the `RetryBudget` in context, or this budget. */
+  readonly budget?: boolean | RetryBudget | undefined
+}
+
+/**
+ * The services hedge options require: the `RetryBudget` with `budget: true`, and those of
+ * an Effect `while`.
+ *
+ * @since 0.3.0
+ * @category type-level
+ */
+export type HedgeContext<O> =
+  | (O extends { readonly budget: infer B } ? (true extends B ? RetryBudget : never) : never)
+  | (O extends { readonly while: infer W } ? NotAny<ContextOf<W>> : never)
+
+/**
+ * What `hedge(options)` returns, typed from the effect in the pipe form.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export type Hedged<E, O> = unknown extends E ? HedgedAny<O> : HedgedTyped<E, O>
+
+/**
+ * `hedge(options)` typed from the effect it is applied to.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface HedgedTyped<E, O> {
+  <A, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | HedgeContext<O>>
+}
+
+/**
+ * `hedge(options)` created apart from an effect.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface HedgedAny<O> {
+  <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R | HedgeContext<O>>
+}
+
+/**
+ * Hedged requests: runs the effect, and if it has not finished after `delay`, starts
+ * another copy, up to `maxAttempts` copies in all. The first success wins.
+ *
+ * **Details**
+ *
+ * - Every other copy is interrupted and awaited when one wins (their finalizers have run
+ *   when `hedge` returns: no fiber or socket is left behind).
+ * - A copy that fails with an error `while` accepts (default: every failure) starts the
+ *   next copy at once, without waiting for `delay`. An error `while` rejects, a defect or
+ *   an interruption ends the run with it. When every copy failed, the run fails with the
+ *   first copy's error.
+ * - `budget`: each extra copy withdraws one retry-budget token, so retries and hedges
+ *   share one cap. No token, no hedge: the copies already running go on, and no more
+ *   start in that run. The hedge deposits nothing: a budget's deposits come from the
+ *   runs of the retry around it (`Backoff.retry({ budget })`) or from `RetryBudget.track`.
+ * - Inside `Backoff.retry` (`task.pipe(Backoff.hedge(...), Backoff.retry(...))`) each
+ *   attempt is hedged and the retry sees one outcome per attempt.
+ * - Only hedge what is safe to run twice at once (reads, idempotent writes).
+ *
+ * @example
+ * ```ts
+ * import { Backoff } from "@effect-backoff/core"
+ * import { Effect } from "effect"
+ *
+ * let calls = 0
+ * // the first call is slow, the second fast
+ * const lookup = Effect.suspend(() => ++calls === 1 ? Effect.as(Effect.sleep("200 millis"), "slow") : Effect.succeed("fast"))
+ * const hedged = lookup.pipe(Backoff.hedge({ delay: "20 millis" }))
+ * Effect.runPromise(hedged).then(console.log) // "fast"
+ * ```
+ *
+ * @since 0.3.0
+ * @category hedging
+ */
+export const hedge: {
+  <E, const O extends NoExcessProperties<HedgeOptions<E>, O>>(options: O): Hedged<E, O>
+  <A, E, R, const O extends NoExcessProperties<HedgeOptions<NoInfer<E>>, O>>(
+    self: Effect.Effect<A, E, R>,
+    options: O
+  ): Effect.Effect<A, E, R | HedgeContext<O>>
+} = hedging.hedge

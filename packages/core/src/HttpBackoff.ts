@@ -149,6 +149,16 @@ export interface Options extends
    * transport error.
    */
   readonly breakerKey?: ((request: HttpClientRequest.HttpClientRequest) => string) | undefined
+  /**
+   * Hedge each attempt (since 0.3.0): `Backoff.hedge`'s options. Only for requests that
+   * may be sent twice at once (GET, HEAD, OPTIONS, PUT, DELETE, TRACE, or an
+   * `Idempotency-Key` header; `retryNonIdempotent` does not extend it), never for a
+   * one-shot stream body. The budget defaults to the policy's `budget`. A losing copy is
+   * interrupted (its request aborted, its connection closed); a losing response that had
+   * already arrived is released unread. The first response wins, whatever its status: a
+   * retryable one then goes to the policy as usual.
+   */
+  readonly hedge?: Backoff.HedgeOptions<RetriedError> | undefined
 }
 
 /**
@@ -160,7 +170,9 @@ export interface Options extends
  * @since 0.1.0
  * @category type-level
  */
-export type OptionsContext<O> = 0 extends (1 & Backoff.OptionsContext<O>) ? never : Backoff.OptionsContext<O>
+export type OptionsContext<O> =
+  | (0 extends (1 & Backoff.OptionsContext<O>) ? never : Backoff.OptionsContext<O>)
+  | (O extends { readonly hedge: infer H } ? Backoff.HedgeContext<H> : never)
 
 /**
  * What `retryTransient(options)` returns: middleware from client to client.

@@ -37,4 +37,5 @@ export * as RetryBudget from "./RetryBudget.js"
 /**
  * @since 0.3.0
  */
+export * as AdaptiveThrottle from "./AdaptiveThrottle.js"
 export * as CircuitBreaker from "./CircuitBreaker.js"

@@ -187,13 +187,17 @@ export const applyTo = (
 ): any => {
   if (Effect.isEffect(self)) {
     const target = loop.target ?? "effect"
-    return traced(loop, target, execute(loop, mode, target, [], (run) => build(run, run.guarded(self))))
+    return traced(loop, target, execute(loop, mode, target, [], (run) => build(run, run.guarded(run.observe(self)))))
   }
   if (typeof self === "function") {
     const target = loop.target ?? (self.name || "effect")
     const wrapped = (...args: Array<unknown>) => {
       const call = callTarget(self, args)
-      return traced(loop, target, execute(loop, mode, target, args, (run) => build(run, run.guarded(call))))
+      return traced(
+        loop,
+        target,
+        execute(loop, mode, target, args, (run) => build(run, run.guarded(run.observe(call))))
+      )
     }
     // keep the name, so a policy stacked on this function still reports the original target
     return Object.defineProperty(wrapped, "name", { value: target })

@@ -9,15 +9,19 @@ import {
   Duration,
   Effect,
   Either,
+  Exit,
   Option,
   Schedule,
   ScheduleDecision,
   ScheduleInterval,
   Stream
 } from "effect"
+import { halvesOf, tag as throttleTag } from "./adaptiveThrottle.js"
+import type { AdaptiveThrottle } from "./adaptiveThrottle.js"
 import { traced } from "./backoff.js"
 import * as callbacks from "./callbacks.js"
 import { guardOption } from "./circuitBreaker.js"
+import * as hedging from "./hedge.js"
 import type { LoopOptions, RetryMode, Run } from "./loop.js"
 import { execute } from "./loop.js"
 import * as options from "./options.js"
@@ -237,7 +241,15 @@ const releaseOutcome = (input: unknown): Effect.Effect<void> | undefined => {
 // retryTransient
 // ---------------------------------------------------------------------------
 
-const HTTP_KEYS = [...options.COMMON_KEYS, "giveup", "maxRetryAfter", "retryNonIdempotent", "retryOn", "breakerKey"]
+const HTTP_KEYS = [
+  ...options.COMMON_KEYS,
+  "giveup",
+  "maxRetryAfter",
+  "retryNonIdempotent",
+  "retryOn",
+  "breakerKey",
+  "hedge"
+]
 
 /** @internal A keyed breaker's default key for a request: its URL's host (with the port, if any). */
 export const hostKey = (request: HttpClientRequest.HttpClientRequest): string => {
@@ -259,6 +271,8 @@ interface TransientOptions {
     response: HttpClientResponse.HttpClientResponse
   ) => boolean | Effect.Effect<boolean, never, unknown>
   readonly retryNonIdempotent: boolean
+  /** Each attempt of an idempotent request hedged, or undefined for none. */
+  readonly hedge: hedging.Settings | undefined
 }
 
 const makeMode = (maxRetryAfter: number): RetryMode => ({
@@ -277,6 +291,21 @@ const makeMode = (maxRetryAfter: number): RetryMode => ({
   // the body of a response that will be retried is discarded before onBackoff and the sleep
   release: releaseOutcome
 })
+
+/**
+ * The `hedge` option: `Backoff.hedge`'s options. Its budget defaults to the policy's, so
+ * retries and hedges share one cap; a losing copy's response is released (its body
+ * discarded, its connection closed).
+ */
+const hedgeOption = (input: unknown, loop: LoopOptions): hedging.Settings | undefined => {
+  if (input === undefined) return undefined
+  const settings = hedging.resolve(input, "hedge.")
+  return {
+    ...settings,
+    budget: settings.budget ?? loop.budget,
+    release: discard
+  }
+}
 
 /** @internal Validates the options once; the result applies them to a client. */
 export const resolveTransient = (input: unknown): TransientOptions => {
@@ -306,7 +335,8 @@ export const resolveTransient = (input: unknown): TransientOptions => {
     loop: { ...loop, guard },
     mode: makeMode(maxRetryAfterOption(o.maxRetryAfter)),
     retryOn: retryOn === undefined ? isTransientResponse : (response) => callbacks.verdict(retryOn, response),
-    retryNonIdempotent: o.retryNonIdempotent === true
+    retryNonIdempotent: o.retryNonIdempotent === true,
+    hedge: hedgeOption(o.hedge, loop)
   }
 }
 
@@ -340,7 +370,12 @@ const attempt = (
 ): Effect.Effect<any, any, any> => {
   const { retryOn } = settings
   const hasSuccessHandlers = settings.loop.onSuccess !== undefined
-  return Effect.matchEffect(send, {
+  // a response the policy retries is no accept, whatever the throttle's isAccepted says
+  const observed = run.observe(
+    send,
+    (exit) => Exit.isSuccess(exit) && isTransientResponse(exit.value) ? false : undefined
+  )
+  return Effect.matchEffect(observed, {
     onFailure: (error) =>
       callbacks.whenVerdict(isRetriedError(error, retryOn), (retried) => {
         if (!retried) return Effect.fail(error)
@@ -370,15 +405,21 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
   if (!isHttpClient(self)) throw invalid("self", self, "an HttpClient")
   const { loop, mode } = settings
   return HttpClient.transform(self, (send, request) => {
-    // sent once, past the policy: a one-shot body, or a method that may not be repeated;
-    // still a run for the retry budget (Finagle's rule: every request deposits)
+    // sent once, past the policy: a one-shot body, or a method that may not be repeated
+    // (never hedged); still a run for the retry budget (Finagle's rule: every request
+    // deposits) and through the throttle, which counts every call
     if (!isReplayable(request) || (!settings.retryNonIdempotent && !isRetryableRequest(request))) {
-      return loop.budget === undefined ? send : track(send, loop.budget === true ? undefined : loop.budget)
+      const once = loop.throttle === undefined ? send : throttledOnce(loop.throttle, send)
+      return loop.budget === undefined ? once : track(once, loop.budget === true ? undefined : loop.budget)
     }
     const target = loop.target ?? `${request.method} ${urlOf(request)}`
+    // hedged: idempotent methods (or an Idempotency-Key) only, never on retryNonIdempotent alone
+    const hedged = settings.hedge !== undefined && isRetryableRequest(request)
+      ? hedging.run(send, settings.hedge)
+      : send
     return Effect.suspend(() => {
       const held: Held = { response: undefined }
-      const run = execute(loop, mode, target, [request], (run) => attempt(run, run.guarded(send), settings, held))
+      const run = execute(loop, mode, target, [request], (run) => attempt(run, run.guarded(hedged), settings, held))
       // interrupted (an outer timeout, in the sleep or before): nothing is left open
       return traced(
         loop,
@@ -387,6 +428,20 @@ export const retryTransient = (settings: TransientOptions) => (self: HttpClient.
       )
     })
   })
+}
+
+const throttledOnce = (
+  throttle: AdaptiveThrottle | true,
+  send: Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown>
+): Effect.Effect<HttpClientResponse.HttpClientResponse, unknown, unknown> => {
+  const through = (t: AdaptiveThrottle) => {
+    const { admit, observe } = halvesOf(t)
+    return admit(
+      Effect.fail,
+      observe(send, (exit) => Exit.isSuccess(exit) && isTransientResponse(exit.value) ? false : undefined)
+    )
+  }
+  return throttle === true ? Effect.flatMap(throttleTag, through) : through(throttle)
 }
 
 /**

@@ -1,5 +1,7 @@
 import { Duration, Effect } from "effect"
-import type { Clock, LogLevel } from "effect"
+import type { Clock, Exit, LogLevel } from "effect"
+import type { AdaptiveThrottle, ThrottledError } from "./adaptiveThrottle.js"
+import { halvesOf, tag as throttleTag } from "./adaptiveThrottle.js"
 import * as callbacks from "./callbacks.js"
 import * as logging from "./logging.js"
 import * as plans from "./plan.js"
@@ -58,6 +60,8 @@ export interface LoopOptions {
   readonly span: string | true | undefined
   /** The retry budget: a value, `true` for the one in context, or undefined for none. */
   readonly budget: RetryBudget | true | undefined
+  /** The adaptive throttle: a value, `true` for the one in context, or undefined for none. */
+  readonly throttle: AdaptiveThrottle | true | undefined
   /** The run needs its start time: a time budget, handlers, taps or log lines. */
   readonly timed: boolean
   /** Asked before every attempt (a circuit breaker), or an Effect giving it per run (one in context). */
@@ -134,6 +138,8 @@ export class Run {
   private rejected = false
   /** The least sleep before the next attempt (a rejection's wait), in ms. */
   private least = 0
+  /** The run's adaptive throttle: each attempt is admitted or rejected locally first, before the guard. */
+  throttle: AdaptiveThrottle | undefined = undefined
 
   constructor(
     readonly options: LoopOptions,
@@ -239,6 +245,7 @@ export class Run {
     }
     const clock = this.clock
     return Effect.suspend(() => {
+      this.rejected = false
       // a run that is not timed has no start and no use for elapsed (no budget, no details)
       const elapsed = this.options.timed ? monotonicMillis(clock) - this.start : 0
       const giveup = this.options.giveup
@@ -257,6 +264,40 @@ export class Run {
    */
   private held: ReadonlyArray<plans.Held> | undefined = undefined
   private seen: ReadonlyArray<Plan> | undefined = undefined
+
+  /**
+   * @internal The next attempt: through the throttle (outermost, so a local rejection
+   * never takes a breaker's probe slot), then the guard.
+   */
+  attemptNow(): Effect.Effect<any, any, any> {
+    const throttle = this.throttle
+    if (throttle === undefined) return this.guard === undefined ? this.attempt : this.admit()
+    return halvesOf(throttle).admit(
+      (error) => this.throttled(error),
+      this.guard === undefined ? this.attempt : Effect.suspend(() => this.admit())
+    )
+  }
+
+  /**
+   * @internal The throttle rejected this attempt: a failed try that never reached the
+   * service, straight to the limits (no giveup, no budget), as a breaker's rejection.
+   */
+  private throttled(error: ThrottledError): Effect.Effect<any, any, any> {
+    return Effect.clockWith((clock) => {
+      this.clock ??= clock
+      this.rejected = true
+      this.observer = undefined
+      return this.limits(error, this.options.timed ? monotonicMillis(clock) - this.start : 0)
+    })
+  }
+
+  /** @internal The raw call, its outcome counted by the run's throttle (if any). */
+  observe<A, E, R>(
+    self: Effect.Effect<A, E, R>,
+    accepted?: (exit: Exit.Exit<A, E>) => boolean | undefined
+  ): Effect.Effect<A, E, R> {
+    return this.throttle === undefined ? self : halvesOf(this.throttle).observe(self, accepted)
+  }
 
   private limits(input: unknown, elapsed: number): Effect.Effect<any, any, any> {
     const plan = this.plan
@@ -397,7 +438,7 @@ export class Run {
   private get again(): Effect.Effect<any, any, any> {
     return this.nextAttempt ??= Effect.suspend(() => {
       this.tries++
-      return this.guard === undefined ? this.attempt : this.admit()
+      return this.attemptNow()
     })
   }
 
@@ -442,8 +483,13 @@ export const execute = (
   build: (run: Run) => Effect.Effect<any, any, any>
 ): Effect.Effect<any, any, any> => {
   const guard = options.guard
-  if (guard === undefined || !Effect.isEffect(guard)) return withBudget(options, mode, target, args, build, guard)
-  return Effect.flatMap(guard, (g) => withBudget(options, mode, target, args, build, g))
+  const throttle = options.throttle
+  const go = (g: AttemptGuard | undefined, t: AdaptiveThrottle | undefined) =>
+    withBudget(options, mode, target, args, build, g, t)
+  const throttled = (g: AttemptGuard | undefined) =>
+    throttle === true ? Effect.flatMap(throttleTag, (t) => go(g, t)) : go(g, throttle)
+  if (guard === undefined || !Effect.isEffect(guard)) return throttled(guard)
+  return Effect.flatMap(guard, throttled)
 }
 
 const withBudget = (
@@ -452,14 +498,18 @@ const withBudget = (
   target: string,
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>,
-  guard: AttemptGuard | undefined
+  guard: AttemptGuard | undefined,
+  throttle: AdaptiveThrottle | undefined
 ): Effect.Effect<any, any, any> => {
   const budget = options.budget
-  if (budget === undefined) return executeWith(options, mode, target, args, build, undefined, guard)
+  if (budget === undefined) return executeWith(options, mode, target, args, build, undefined, guard, throttle)
   if (budget === true) {
-    return Effect.flatMap(budgetTag, (service) => executeWith(options, mode, target, args, build, service, guard))
+    return Effect.flatMap(
+      budgetTag,
+      (service) => executeWith(options, mode, target, args, build, service, guard, throttle)
+    )
   }
-  return executeWith(options, mode, target, args, build, budget, guard)
+  return executeWith(options, mode, target, args, build, budget, guard, throttle)
 }
 
 const executeWith = (
@@ -469,7 +519,8 @@ const executeWith = (
   args: ReadonlyArray<unknown>,
   build: (run: Run) => Effect.Effect<any, any, any>,
   budget: RetryBudget | undefined,
-  guard: AttemptGuard | undefined
+  guard: AttemptGuard | undefined,
+  throttle: AdaptiveThrottle | undefined
 ): Effect.Effect<any, any, any> => {
   // an in-memory budget deposits synchronously, in the step that makes the Run: the
   // success path gains no Effect step; another (Redis) deposits through its Effect
@@ -477,12 +528,16 @@ const executeWith = (
   const make = (plan: Plan, clock: Clock.Clock | undefined) => {
     const run = new Run(options, plan, mode, target, args, clock)
     run.budget = budget
-    if (guard === undefined) return run.attempt = build(run)
+    run.throttle = throttle
+    if (guard === undefined) {
+      run.attempt = build(run)
+      return throttle === undefined ? run.attempt : run.attemptNow()
+    }
     // behind a guard the deposit waits for the first admitted attempt
     run.guard = guard
     run.deposit = unsafeDeposit ?? budget?.deposit
     run.build = build
-    return run.admit()
+    return run.attemptNow()
   }
   const timed = (plan: Plan) =>
     Effect.clockWith((clock) => {

@@ -1,5 +1,6 @@
 import { Effect, LogLevel } from "effect"
 import type { Schedule } from "effect"
+import { throttleOption } from "./adaptiveThrottle.js"
 import * as callbacks from "./callbacks.js"
 import { guardOption } from "./circuitBreaker.js"
 import * as jitter from "./jitter.js"
@@ -22,7 +23,8 @@ export const LOOP_KEYS: ReadonlyArray<string> = [
   "target",
   "span",
   "budget",
-  "breaker"
+  "breaker",
+  "throttle"
 ]
 
 /** @internal The option names that build a policy (python-backoff's spelling). */
@@ -188,6 +190,7 @@ export const loopOptions = (
     span: o.span === true || typeof o.span === "string" ? o.span : undefined,
     budget: budgetOption(o.budget),
     guard: guardOption(o.breaker),
+    throttle: throttleOption(o.throttle),
     timed: logger || policy.runtime !== undefined || (policy.plan !== undefined && needsStart(policy.plan)) ||
       onSuccess !== undefined || onBackoff !== undefined || onGiveup !== undefined
   }
