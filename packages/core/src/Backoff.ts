@@ -411,7 +411,7 @@ export interface LoopOptions<A, E, D extends Events = AnyEvents<A, E>> {
    * `AdaptiveThrottle` value uses that one. Each attempt goes through it; an attempt it
    * rejects locally is a failed attempt that never reached the service: retried by the
    * policy whatever `exception` / `giveup` / `while` say, withdrawing no budget token. A
-   * run that gives up on it fails with `ThrottledError`.
+   * run that gives up on it fails with `ThrottledError` (`None` with `raiseOnGiveup: false`).
    */
   readonly throttle?: boolean | AdaptiveThrottle | undefined
 }
