@@ -1,9 +1,9 @@
-import { InvalidOptionError, RetryBudget } from "@effect-backoff/core"
+import { RetryBudget } from "@effect-backoff/core"
 import { Clock, Duration, Effect, Layer, Metric } from "effect"
 import type { Scope } from "effect"
-import { Redis } from "ioredis"
-import type { RedisOptions } from "ioredis"
+import type { Redis, RedisOptions } from "ioredis"
 import { createHash, randomUUID } from "node:crypto"
+import { close, invalid, isClient, makeClient, millisOption, redisOption } from "./redisClient.js"
 
 /** @internal Switches to the local fallback budget (one per outage seen by a process). */
 export const fallbacks = Metric.counter("backoff_budget_store_fallbacks_total", {
@@ -107,33 +107,6 @@ export interface Options extends RetryBudget.Options {
   readonly flushInterval?: Duration.DurationInput | undefined
 }
 
-const invalid = (option: string, value: unknown, expected: string) =>
-  new InvalidOptionError({ option, value, expected })
-
-const millisOption = (option: string, input: unknown, fallback: number, min: number): number => {
-  if (input === undefined) return fallback
-  let millis = Number.NaN
-  try {
-    if (typeof input === "number") millis = input
-    else if (
-      typeof input === "string" && /^\d+(\.\d+)?\s+(nanos?|micros?|millis?|seconds?|minutes?)$/.test(input.trim())
-    ) {
-      millis = Duration.toMillis(Duration.decode(input as Duration.DurationInput))
-    } else if (Duration.isDuration(input)) millis = Duration.toMillis(input)
-  } catch {
-    millis = Number.NaN
-  }
-  if (!Number.isFinite(millis) || millis < min) {
-    throw invalid(option, input, `a finite duration of at least ${min} ms ("100 millis")`)
-  }
-  return millis
-}
-
-const isClient = (u: unknown): u is Redis =>
-  u instanceof Redis ||
-  (typeof u === "object" && u !== null && typeof (u as Redis).evalsha === "function" &&
-    typeof (u as Redis).eval === "function")
-
 /** @internal Validated options. */
 export interface Resolved {
   readonly settings: RetryBudget.Resolved
@@ -151,13 +124,10 @@ export const resolve = (options: unknown): Resolved => {
   if (typeof o.key !== "string" || o.key === "") {
     throw invalid("key", o.key, "a non-empty string (the Redis key of the budget)")
   }
-  const redis = o.redis
-  if (!(isClient(redis) || typeof redis === "string" || (typeof redis === "object" && redis !== null))) {
-    throw invalid("redis", redis, "an ioredis client, ioredis options, or a redis:// URL")
-  }
+  const redis = redisOption(o.redis)
   return {
     settings,
-    redis: redis as Resolved["redis"],
+    redis,
     key: o.key,
     timeoutMillis: millisOption("timeout", o.timeout, 100, 1),
     flushMillis: Math.min(millisOption("flushInterval", o.flushInterval, 100, 1), 100)
@@ -383,35 +353,6 @@ class Shared {
     return Effect.logInfo(`RedisRetryBudget ${this.resolved.key}: Redis answers again; back to the shared budget`)
   }
 }
-
-const makeClient = (redis: Resolved["redis"]): Redis => {
-  const common: RedisOptions = {
-    // never queue a command while disconnected: a withdrawal must fail fast and fall back
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    connectTimeout: 1000,
-    // closing a connection that never opened must not hold the process (ioredis waits 2 s)
-    disconnectTimeout: 100,
-    retryStrategy: (times) => Math.min(50 * times, 1000)
-  }
-  const client = typeof redis === "string"
-    ? new Redis(redis, common)
-    : new Redis({ ...(redis as RedisOptions), ...common })
-  // connection errors are reported once, by the fallback's log line and metric
-  client.on("error", () => {})
-  return client
-}
-
-/** Closes a client the layer created: QUIT when connected (bounded), else at once. */
-const close = (client: Redis): Effect.Effect<void> =>
-  client.status === "ready"
-    ? Effect.promise(() => client.quit().then(() => undefined, () => undefined)).pipe(
-      Effect.timeout("200 millis"),
-      Effect.ignore,
-      Effect.ensuring(Effect.sync(() => client.disconnect()))
-    )
-    : Effect.sync(() => client.disconnect())
 
 /** @internal `RedisRetryBudget.make`: a scoped budget. */
 export const make = (options: unknown): Effect.Effect<RetryBudget.RetryBudget, never, Scope.Scope> => {
