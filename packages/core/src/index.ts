@@ -39,3 +39,4 @@ export * as RetryBudget from "./RetryBudget.js"
  */
 export * as AdaptiveThrottle from "./AdaptiveThrottle.js"
 export * as CircuitBreaker from "./CircuitBreaker.js"
+export * as CircuitBreakerMachine from "./CircuitBreakerMachine.js"

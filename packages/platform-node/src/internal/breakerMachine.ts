@@ -1,9 +1,8 @@
 /**
- * @internal Core's pure circuit-breaker machine, as the Redis breaker uses it: one import
- * site, so the path changes in one place once core's public `CircuitBreaker` module
- * re-exports it.
+ * @internal Core's pure circuit-breaker machine (the public `CircuitBreakerMachine`
+ * module), as the Redis breaker uses it: one import site.
  */
-export { verdict } from "@effect-backoff/core/internal/callbacks"
+export { verdict } from "@effect-backoff/core/CircuitBreakerMachine"
 export {
   ADMIT,
   FAILURE,
@@ -15,7 +14,7 @@ export {
   resolve,
   SLOW,
   TICK
-} from "@effect-backoff/core/internal/circuitBreaker"
+} from "@effect-backoff/core/CircuitBreakerMachine"
 export type {
   Decision,
   Event,
@@ -26,4 +25,4 @@ export type {
   StateName,
   Step,
   Transition
-} from "@effect-backoff/core/internal/circuitBreaker"
+} from "@effect-backoff/core/CircuitBreakerMachine"
