@@ -7,14 +7,15 @@
  * no mutation. A `State` is plain JSON data, so a store can read it, step it and write it
  * back with a compare-and-set on its `generation`.
  *
- * @example
- * import { CircuitBreaker, CircuitBreakerMachine as M } from "@effect-backoff/core"
+ * A sketch:
  *
- * const settings = M.resolve({ policy: CircuitBreaker.consecutive(2) })
- * const step = M.machine(settings)
- * let state = M.initialState(settings)
- * for (const at of [0, 1]) state = step(state, M.outcome("failure", state.generation, false, 10), at).state
- * console.log(state.name)
+ *     import { CircuitBreaker, CircuitBreakerMachine as M } from "@effect-backoff/core"
+ *
+ *     const settings = M.resolve({ policy: CircuitBreaker.consecutive(2) })
+ *     const step = M.machine(settings)
+ *     let state = M.initialState(settings)
+ *     for (const at of [0, 1]) state = step(state, M.outcome("failure", state.generation, false, 10), at).state
+ *     console.log(state.name)
  *
  * @since 0.3.0
  */

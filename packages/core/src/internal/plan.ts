@@ -3,7 +3,6 @@ import { Duration, Effect, FiberRef, Schedule } from "effect"
 // before effectVersion.ts could name the versions needed
 import * as effect from "effect"
 import type { Clock, ScheduleDecision } from "effect"
-import { globalValue } from "effect/GlobalValue"
 import * as callbacks from "./callbacks.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -231,7 +230,7 @@ export interface Decision {
 }
 
 /** @internal The decision point of the step running now, if any. */
-export const decisionRef: FiberRef.FiberRef<Decision | undefined> = globalValue(
+export const decisionRef: FiberRef.FiberRef<Decision | undefined> = effect.GlobalValue.globalValue(
   Symbol.for("@effect-backoff/core/Plan/decision"),
   () => FiberRef.unsafeMake<Decision | undefined>(undefined)
 )
