@@ -118,7 +118,7 @@ describe.each(clients)("HttpBackoff hedge against a loopback server (%s)", (name
       const streamed = HttpClientRequest.put(`${srv.url}/y`).pipe(
         HttpClientRequest.bodyStream(Stream.make(new TextEncoder().encode("chunk")))
       )
-      if (_name === "NodeHttpClient") {
+      if (name === "NodeHttpClient") {
         // (Fetch needs duplex streams for a stream body: that client is left out here)
         expect(yield* Effect.flatMap(client.execute(streamed), (r) => r.text)).toBe("#2")
         expect(srv.received).toStrictEqual(["POST", "PUT"])
@@ -144,7 +144,7 @@ describe.each(clients)("HttpBackoff hedge against a loopback server (%s)", (name
       expect(srv.received).toStrictEqual(["POST", "POST"])
       // Node: the losing response's stream is interrupted, which closes its socket; Fetch
       // (undici) may already hold the whole small body and keeps both connections pooled
-      const pooled = _name === "NodeHttpClient" ? 1 : 2
+      const pooled = name === "NodeHttpClient" ? 1 : 2
       expect(yield* eventually(() => srv.openSockets() <= pooled)).toBe(true)
     }))
 })

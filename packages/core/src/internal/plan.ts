@@ -1,8 +1,8 @@
-import { Duration, Effect, FiberRef, Schedule } from "effect"
+import { Duration, Effect, Schedule } from "effect"
 // modules Effect 4 removed go through the namespace: a named import would fail at link time,
 // before effectVersion.ts could name the versions needed
 import * as effect from "effect"
-import type { Clock, ScheduleDecision } from "effect"
+import type { Clock, FiberRef, ScheduleDecision } from "effect"
 import * as callbacks from "./callbacks.js"
 import { durationMillis, invalid, MAX_WAIT_MILLIS } from "./validate.js"
 
@@ -232,7 +232,7 @@ export interface Decision {
 /** @internal The decision point of the step running now, if any. */
 export const decisionRef: FiberRef.FiberRef<Decision | undefined> = effect.GlobalValue.globalValue(
   Symbol.for("@effect-backoff/core/Plan/decision"),
-  () => FiberRef.unsafeMake<Decision | undefined>(undefined)
+  () => effect.FiberRef.unsafeMake<Decision | undefined>(undefined)
 )
 
 /** @internal The reason a composed schedule ended: the first plan inside that gave up says why. */
@@ -336,7 +336,7 @@ export const toSchedule = <In>(plan: Plan): PlanSchedule<In> => {
   const schedule = Schedule.makeWithState<StepState | undefined, In, Duration.Duration, any>(
     initial,
     (now, input, s) =>
-      FiberRef.getWith(decisionRef, (outer) => {
+      effect.FiberRef.getWith(decisionRef, (outer) => {
         const state: StepState = s ??
           {
             tries: 1,
