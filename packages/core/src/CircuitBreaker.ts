@@ -233,7 +233,7 @@ export const sampling: <const O extends NoExcessProperties<SamplingOptions, O>>(
  *   yield* Effect.either(breaker.execute(down))
  *   yield* Effect.either(breaker.execute(down))
  *   const third = yield* Effect.flip(breaker.execute(down))
- *   return [third._tag, yield* breaker.state]
+ *   return [typeof third === "string" ? third : third._tag, yield* breaker.state]
  * })
  * Effect.runPromise(program).then(console.log) // ["OpenError", "open"]
  * ```
