@@ -25,7 +25,8 @@
  *   stepped from its last view, says so once (a warning and the `fallbacks` metric), and
  *   goes back to the shared state at the first answer. Nothing is queued meanwhile.
  */
-import { Cause, Clock, Context, Data, Duration, Effect, Layer, Metric, Option, PubSub, Runtime, Stream } from "effect"
+import { CircuitBreaker } from "@effect-backoff/core"
+import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Option, PubSub, Runtime, Stream } from "effect"
 import type { Scope } from "effect"
 import type { Redis } from "ioredis"
 import { randomUUID } from "node:crypto"
@@ -192,19 +193,12 @@ export const leases = Metric.counter("circuit_breaker_probe_leases_total", {
 })
 
 /**
- * @internal A call the breaker did not let through (the effect was not run). The same
- * shape and tag as core's `CircuitBreaker.OpenError`.
+ * @internal A call the breaker did not let through (the effect was not run): core's
+ * `CircuitBreaker.OpenError`, so one `catchTag("OpenError")` serves both breakers.
  */
-export class OpenError extends Data.TaggedError("OpenError")<{
-  readonly key: string
-  readonly retryAfter: Duration.Duration
-  readonly state: StateName
-}> {
-  override get message(): string {
-    const after = Duration.isFinite(this.retryAfter) ? `retry after ${Duration.format(this.retryAfter)}` : "until reset"
-    return `circuit breaker ${this.key} is ${this.state}: ${after}`
-  }
-}
+export const OpenError = CircuitBreaker.OpenError
+/** @internal */
+export type OpenError = CircuitBreaker.OpenError
 
 const openError = (key: string, retryAfter: number, state: StateName): OpenError => {
   const limit = Error.stackTraceLimit
