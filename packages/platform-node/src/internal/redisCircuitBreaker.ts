@@ -196,7 +196,7 @@ export const leases = Metric.counter("circuit_breaker_probe_leases_total", {
  * @internal A call the breaker did not let through (the effect was not run): core's
  * `CircuitBreaker.OpenError`, so one `catchTag("OpenError")` serves both breakers.
  */
-export const OpenError = CircuitBreaker.OpenError
+export const OpenError: typeof CircuitBreaker.OpenError = CircuitBreaker.OpenError
 /** @internal */
 export type OpenError = CircuitBreaker.OpenError
 
