@@ -121,12 +121,15 @@ const throttleMode = (mode: string, throttled: boolean) =>
       let measuring = false
       const get = http.get(`${url}/work`).pipe(
         Effect.flatMap((r) => r.text),
-        Effect.catchTag("ThrottledError", () =>
-          Effect.sync(() => {
-            if (measuring) rejected++
-            return ""
-          })),
-        Effect.orDie,
+        // the layer's HttpClient is typed HttpClientError only: the throttle's rejection is told by its tag
+        Effect.catchAll((e: unknown) =>
+          e instanceof AdaptiveThrottle.ThrottledError
+            ? Effect.sync(() => {
+              if (measuring) rejected++
+              return ""
+            })
+            : Effect.die(e)
+        ),
         Effect.asVoid
       )
       yield* control(`scenario=capacity&seed=${plan.seed}&rate=${rate}&phase=warmup&mode=${encodeURIComponent(mode)}`)
